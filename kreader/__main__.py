@@ -1,0 +1,5 @@
+"""Allow ``python -m kreader``."""
+
+from kreader.cli import main
+
+raise SystemExit(main())
