@@ -39,11 +39,12 @@ def setup(extras: str = "test") -> None:
         print("tasks: creating .venv", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("tasks: installing kreader and its dependencies into .venv", file=sys.stderr)
-    subprocess.run(
+    status = subprocess.run(
         [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "-e", f"{ROOT}[{extras}]"],
-        check=True,
-    )
+    ).returncode
+    if status != 0:
+        raise SystemExit(f"tasks: installing into .venv failed (pip exit status {status}); see above")
     STAMP.write_text(wanted)
 
 

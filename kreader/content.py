@@ -322,8 +322,9 @@ def parse_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
         data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) + 1 if match else 1
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
+        # tomllib names the line, except for errors "at end of document": the last line before the fence.
+        line = int(match.group(1)) + 1 if match else close
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc)) or "invalid TOML"
         raise _FrontMatterError(line, f"malformed front matter: {message}") from None
 
     def line_of(key: str) -> int:

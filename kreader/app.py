@@ -1,0 +1,239 @@
+"""The application shell: holds the library, the store and the settings, and builds the screens.
+
+`make_app` builds the app without running it; the command line and every test use it, so tests run the real
+app over temporary folders.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import get_current_worker
+
+from kreader.content import Article, Library, Section
+from kreader.layout import Layouts, Palette
+from kreader.screens.reader import ReaderScreen
+from kreader.search import SearchIndex
+from kreader.settings import Settings, SettingsError, save_preferences
+from kreader.store import Position, Store
+from kreader.themes import CONTRAST_THEME, DEFAULT_THEME, THEME_CYCLE, palette_for
+
+WIDTH_STEP = 4
+MIN_READING_WIDTH, MAX_READING_WIDTH = 30, 200
+
+
+@dataclass(frozen=True)
+class StartAt:
+    """Where the reader opens: an article, a section and a position in it (all optional)."""
+
+    article_id: str = ""
+    section_id: str = ""
+    anchor: str = ""
+    fraction: float = 0.0
+    note: str = ""
+    """Told to the reader once the screen is up (for example that the position was restored)."""
+
+
+class KReaderApp(App[None]):
+    """The terminal reader."""
+
+    CSS_PATH = "kreader.tcss"
+    TITLE = "kreader"
+    BINDINGS: list[BindingType] = [
+        Binding("t", "cycle_theme", "Theme"),
+        Binding("plus", "widen", "Wider", show=False),
+        Binding("minus", "narrow", "Narrower", show=False),
+        Binding("equals_sign", "reset_width", "Reset width", show=False),
+    ]
+
+    def __init__(
+        self,
+        library: Library,
+        store: Store,
+        settings: Settings,
+        *,
+        start: StartAt | None = None,
+        notices: Sequence[str] = (),
+        theme: str | None = None,
+        config_path: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.library = library
+        self.store = store
+        self.settings = settings
+        self.start = start or StartAt()
+        self.notices = list(notices)
+        self.config_path = config_path
+        self.clock = clock
+        self.layouts = Layouts()
+        self.search_index: SearchIndex | None = None
+        self.reading_width: int | None = settings.width
+        self._palette: Palette | None = None
+        self._wanted_theme = theme or settings.theme or DEFAULT_THEME
+        self.register_theme(CONTRAST_THEME)
+
+    # -- start-up ------------------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.theme = self._wanted_theme
+        self.push_screen(ReaderScreen())
+        if self.start.note:
+            self.notify(self.start.note, timeout=4)
+        for notice in self.notices:
+            self.notify(notice, severity="warning", timeout=8)
+        self.show_store_messages()
+        self.build_search_index()
+
+    @work(thread=True, exclusive=True, group="search-index")
+    def build_search_index(self) -> None:
+        """Build the search index off the UI thread, so the first paint never waits for it."""
+        index = SearchIndex.build(self.library)
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(setattr, self, "search_index", index)
+
+    # -- theme and palette -----------------------------------------------------------------------------------
+
+    @property
+    def palette(self) -> Palette:
+        """Colours for laying out text in the current theme."""
+        if self._palette is None or self._palette.name != self.theme:
+            self._palette = palette_for(self.current_theme, self.theme_variables)
+        return self._palette
+
+    def watch_theme(self, theme: str) -> None:
+        self._palette = None
+        self.reader_relayout()
+
+    def reader_relayout(self) -> None:
+        """Ask the reader screen to lay its section out again."""
+        for screen in self.screen_stack:
+            if isinstance(screen, ReaderScreen) and screen.is_mounted:
+                screen.relayout()
+
+    def action_cycle_theme(self) -> None:
+        """Step through dark, light and high contrast, and remember the choice."""
+        current = self.theme if self.theme in THEME_CYCLE else THEME_CYCLE[-1]
+        self.theme = THEME_CYCLE[(THEME_CYCLE.index(current) + 1) % len(THEME_CYCLE)]
+        self.notify(f"Theme: {self.theme}", timeout=1.5)
+        self.save_preference(theme=self.theme)
+
+    # -- reading width -------------------------------------------------------------------------------------
+
+    def _set_width(self, width: int | None) -> None:
+        from kreader.widgets.section_view import SectionView
+
+        self.reading_width = width
+        for view in self.query(SectionView):
+            view.max_width = width
+        try:
+            view = self.screen.query_one(SectionView)
+            shown = view.text_width
+        except Exception:
+            shown = width or 0
+        self.notify(f"Reading width: {'full' if width is None else shown} columns", timeout=1.5)
+        self.save_preference(width=width)
+
+    def _current_width(self) -> int:
+        from kreader.widgets.section_view import SectionView
+
+        try:
+            return self.screen.query_one(SectionView).text_width
+        except Exception:
+            return self.reading_width or 80
+
+    def action_widen(self) -> None:
+        self._set_width(min(MAX_READING_WIDTH, self._current_width() + WIDTH_STEP))
+
+    def action_narrow(self) -> None:
+        self._set_width(max(MIN_READING_WIDTH, self._current_width() - WIDTH_STEP))
+
+    def action_reset_width(self) -> None:
+        self._set_width(None)
+
+    def save_preference(self, **changes: str | int | None) -> None:
+        """Keep a reader preference in the settings file; a failure is one warning, not a crash."""
+        if self.config_path is None:
+            return
+        try:
+            save_preferences(self.config_path, **changes)
+        except SettingsError as exc:
+            self.notify(f"Could not save the setting: {exc}", severity="warning", timeout=6)
+
+    # -- store -----------------------------------------------------------------------------------------------
+
+    def show_store_messages(self) -> None:
+        """Show any warning the store produced (a moved corrupt file, a read-only folder)."""
+        for message in self.store.take_messages():
+            self.notify(message, severity="warning", timeout=10)
+
+    def save_position(self, article_id: str, section_id: str, anchor: str, fraction: float) -> None:
+        """Remember where the reader is in an article."""
+        self.store.save_position(Position(article_id, section_id, anchor, fraction, time.time()))
+        self.show_store_messages()
+
+    def toggle_bookmark(self, article: Article, section: Section, anchor: str, fraction: float) -> None:
+        """Bookmark this place, or remove the bookmark already here."""
+        existing = self.store.find(article.id, section.id, anchor, fraction)
+        if existing is not None:
+            self.store.remove(existing.id)
+            self.notify(f"Bookmark removed: {section.title}", timeout=2)
+        else:
+            self.store.add(article.id, section.id, anchor, fraction, article.title, section.title)
+            self.notify(f"Bookmarked: {section.title}", timeout=2)
+        self.show_store_messages()
+        self.refresh_marks()
+
+    def refresh_marks(self) -> None:
+        """Update the bookmark stars in the contents pane."""
+        for screen in self.screen_stack:
+            if isinstance(screen, ReaderScreen) and screen.is_mounted:
+                screen.refresh_bookmark_marks()
+
+    def reader(self) -> ReaderScreen:
+        """The reader screen (always at the bottom of the stack)."""
+        for screen in self.screen_stack:
+            if isinstance(screen, ReaderScreen):
+                return screen
+        raise LookupError("no reader screen")
+
+    def open_search(self) -> None:
+        """Show the search screen."""
+        from kreader.screens.search import SearchScreen
+
+        self.push_screen(SearchScreen())
+
+    def open_bookmarks(self) -> None:
+        """Show the bookmarks list."""
+        from kreader.screens.bookmarks import BookmarksScreen
+
+        self.push_screen(BookmarksScreen())
+
+
+def make_app(
+    library: Library,
+    store: Store,
+    settings: Settings | None = None,
+    *,
+    start: StartAt | None = None,
+    notices: Sequence[str] = (),
+    theme: str | None = None,
+    config_path: Path | None = None,
+    kiosk: bool = False,
+    clock: Callable[[], float] = time.monotonic,
+) -> KReaderApp:
+    """Build the reader (or the kiosk) without running it."""
+    settings = settings or Settings()
+    if kiosk:
+        from kreader.kiosk_app import KioskApp
+
+        return KioskApp(library, store, settings, notices=notices, theme=theme, clock=clock)
+    return KReaderApp(
+        library, store, settings, start=start, notices=notices, theme=theme, config_path=config_path, clock=clock
+    )

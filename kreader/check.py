@@ -1,0 +1,412 @@
+"""Find problems in a library of articles before readers see them.
+
+Used by ``kreader check`` and by the kiosk when its content folder changes. Every problem is a
+`Problem` with the file's real 1-based line, printed as ``file:line: level: message`` (the form
+editors jump to). This module never imports Textual.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import posixpath
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from markdown_it.token import Token
+
+from kreader.content import (
+    FRONT_MATTER_FENCE,
+    MAX_FILE_BYTES,
+    OPENING_TITLE,
+    Article,
+    ContentError,
+    LibraryError,
+    find_controls,
+    inline_text,
+    library_files,
+    markdown_parser,
+    parse_article,
+    slugify,
+    strip_controls,
+)
+
+Level = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of one file: where it is, how bad, and what is wrong."""
+
+    file: Path
+    line: int
+    """1-based line of the file."""
+    level: Level
+    """``error`` (readers will see something broken) or ``warning`` (works, but is likely wrong)."""
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.level}: {self.message}"
+
+    def to_dict(self) -> dict[str, str | int]:
+        """The problem as a JSON-ready mapping: ``file``, ``line``, ``level``, ``message``."""
+        return {
+            "file": str(self.file),
+            "line": self.line,
+            "level": self.level,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of checking one library folder."""
+
+    root: Path
+    files: tuple[Path, ...]
+    """Every ``*.md`` file that was checked."""
+    problems: tuple[Problem, ...] = field(default=())
+    """Sorted by file, then line."""
+
+    @property
+    def errors(self) -> int:
+        return sum(problem.level == "error" for problem in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(problem.level == "warning" for problem in self.problems)
+
+    def exit_status(self, strict: bool = False) -> int:
+        """0 when clean, 1 when there is an error (or, with ``strict``, a warning)."""
+        return 1 if self.errors or (strict and self.warnings) else 0
+
+    def summary(self) -> str:
+        """``ok: 4 articles, no problems`` or ``3 errors, 2 warnings in 2 files (4 checked)``."""
+        if not self.problems:
+            return f"ok: {_plural(len(self.files), 'article')}, no problems"
+        with_problems = len({problem.file for problem in self.problems})
+        return (
+            f"{_plural(self.errors, 'error')}, {_plural(self.warnings, 'warning')} "
+            f"in {_plural(with_problems, 'file')} ({len(self.files)} checked)"
+        )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def check_library(root: Path) -> list[Problem]:
+    """Every problem of the library in ``root``, sorted by file then line.
+
+    Raises `LibraryError` when the folder is missing, is not a folder, cannot be listed or has no
+    ``*.md`` file.
+    """
+    return list(check_report(root).problems)
+
+
+def check_report(root: Path) -> Report:
+    """Like `check_library`, with the list of files checked and a summary."""
+    root = Path(root)
+    files = library_files(root)
+    if not files:
+        raise LibraryError(f"{root}: no articles (*.md) in this folder")
+    problems: list[Problem] = []
+    articles: dict[str, Article | None] = {}  # file name -> article (None when it cannot be used)
+    parsed: list[tuple[Article, list[Token]]] = []
+    for path in files:
+        article, tokens, found = _check_file(path)
+        articles[path.name] = article
+        if article is not None:
+            parsed.append((article, tokens))
+        problems += found
+    for article, tokens in parsed:
+        problems += _check_links(article, tokens, articles)
+    problems.sort(key=lambda problem: (str(problem.file), problem.line))
+    return Report(root, tuple(files), tuple(problems))
+
+
+def _check_file(path: Path) -> tuple[Article | None, list[Token], list[Problem]]:
+    """Read, decode and parse one file: (article, its full token stream, problems).
+
+    Everything but links is checked here; links need every article of the library.
+    """
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return (
+                None,
+                [],
+                [
+                    _error(
+                        path, 1, f"file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})"
+                    )
+                ],
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [], [_error(path, 1, f"cannot read file: {exc.strerror or exc}")]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        byte = f"byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        message = f"not valid UTF-8 ({byte}); save the file as UTF-8"
+        return None, [], [_error(path, line, message)]
+
+    # Line endings as the content model reads them, so '\r' is not taken for a control character.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    problems = list(_check_controls(path, text))
+    result = parse_article(text, path, path.stem)
+    if isinstance(result, ContentError):
+        level: Level = "warning" if result.level == "warning" else "error"
+        return None, [], [*problems, Problem(path, result.line, level, result.reason)]
+    article = result
+    tokens = markdown_parser().parse(article.body)
+    problems += _check_front_matter(article, strip_controls(text))
+    problems += _check_structure(article, tokens)
+    return article, tokens, problems
+
+
+def _error(path: Path, line: int, message: str) -> Problem:
+    return Problem(path, line, "error", message)
+
+
+def _warning(path: Path, line: int, message: str) -> Problem:
+    return Problem(path, line, "warning", message)
+
+
+def _check_controls(path: Path, text: str) -> Iterator[Problem]:
+    """One warning per line with escape sequences or control characters (removed when shown)."""
+    by_line: dict[int, list[str]] = {}
+    notes: dict[int, str] = {}
+    for line, shown in find_controls(text):
+        by_line.setdefault(line, []).append(shown if len(shown) <= 40 else shown[:36] + "...'")
+        raw: str = ast.literal_eval(shown)
+        last = line + raw.removesuffix("\n").count("\n")  # last line the sequence reaches into
+        if last > line:
+            notes[line] = (
+                f"; it is never ended, so all text after it up to line {last} is removed too"
+            )
+    for line, found in by_line.items():
+        what = "control character or escape sequence" if len(found) == 1 else "control characters"
+        yield _warning(
+            path, line, f"{what} {', '.join(found)} will be removed{notes.get(line, '')}"
+        )
+
+
+# --- front matter ---------------------------------------------------------------------------------
+
+_TABLE_RE = re.compile(r"^\s*\[\[?\s*(?P<name>[^\]]*?)\s*\]\]?\s*(?:#.*)?$")
+_KEY_RE = re.compile(r"^\s*(?P<key>[A-Za-z0-9_\-\"'. ]+?)\s*=")
+
+
+def _dotted(name: str) -> str:
+    """``a . "b"`` -> ``a.b`` (enough TOML to find where a key is)."""
+    return ".".join(part.strip().strip("\"'") for part in name.split("."))
+
+
+def _front_matter_lines(text: str) -> dict[str, int]:
+    """Dotted key -> first file line where it is set or its table opens."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != FRONT_MATTER_FENCE:
+        return {}
+    found: dict[str, int] = {}
+    table = ""
+    in_string = ""
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip() == FRONT_MATTER_FENCE and not in_string:
+            break
+        if in_string:  # inside a multi-line string: only look for its end
+            if line.count(in_string) % 2:
+                in_string = ""
+            continue
+        if match := _TABLE_RE.match(line):
+            table = _dotted(match["name"])
+            found.setdefault(table, number)
+        elif match := _KEY_RE.match(line):
+            key = _dotted(match["key"])
+            found.setdefault(f"{table}.{key}" if table else key, number)
+        for quote in ('"""', "'''"):
+            if line.count(quote) % 2:
+                in_string = quote
+    return found
+
+
+def _check_front_matter(article: Article, text: str) -> Iterator[Problem]:
+    keys = _front_matter_lines(text)
+    for key in article.meta.unknown_keys:
+        line = keys.get(key) or min(
+            (n for k, n in keys.items() if k.startswith(f"{key}.") or key.startswith(f"{k}.")),
+            default=1,
+        )
+        known = "title, summary, order, reviewed, disclaimer, contact"
+        if key.startswith("contact."):
+            known = "name, address, phone, email, url"
+        yield _warning(
+            article.path, line, f"unknown front matter key '{key}' is ignored (known keys: {known})"
+        )
+
+
+# --- headings and sections ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Heading:
+    line: int
+    """File line."""
+    level: int
+    text: str
+
+
+def _headings(article: Article, tokens: Sequence[Token]) -> list[_Heading]:
+    """Top-level headings (not those inside lists or quotes, which never split sections)."""
+    found = []
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and token.level == 0 and token.map:
+            text = inline_text(tokens[i + 1].content) if i + 1 < len(tokens) else ""
+            found.append(_Heading(article.body_line + token.map[0], int(token.tag[1:]), text))
+    return found
+
+
+def _check_structure(article: Article, tokens: Sequence[Token]) -> Iterator[Problem]:
+    path = article.path
+    headings = _headings(article, tokens)
+    h2s = [heading for heading in headings if heading.level == 2]
+    first_h2 = h2s[0].line if h2s else None
+
+    has_h1 = any(h.level == 1 and (first_h2 is None or h.line < first_h2) for h in headings)
+    if not article.meta.title and not has_h1:
+        yield _warning(
+            path,
+            1,
+            f"no title: add title = \"...\" to the front matter or a '# ' heading; "
+            f"readers see '{article.title}'",
+        )
+
+    for heading in headings:
+        if not heading.text.strip():
+            yield _warning(path, heading.line, "heading has no text")
+
+    previous = 1  # the article's title is the level-1 heading, wherever it comes from
+    for heading in headings:
+        if heading.level > previous + 1:
+            yield _warning(
+                path,
+                heading.line,
+                f"heading level skips from {'#' * previous} to {'#' * heading.level} "
+                f"(use {'#' * (previous + 1)} here)",
+            )
+        previous = heading.level
+
+    sections = article.sections
+    if len(sections) == 1 and not h2s and not sections[0].source.strip():
+        yield _warning(path, sections[0].line, "the article has no text")
+    else:
+        for section in sections:
+            if not section.source.strip():
+                yield _warning(path, section.line, f"section '{section.title}' is empty")
+
+    # Raw slugs, before the content model makes them unique with -1, -2...
+    raw = [(slugify(h.text), h.line) for h in h2s]
+    if len(sections) == len(h2s) + 1:
+        raw.insert(0, (slugify(OPENING_TITLE), sections[0].line))
+    first_use: dict[str, int] = {}
+    for (slug, line), section in zip(raw, sections, strict=False):
+        if slug in first_use:
+            yield _warning(
+                path,
+                line,
+                f"duplicate section id '{slug}' (also on line {first_use[slug]}): links to "
+                f"'#{slug}' go to the first one; this one's id becomes '{section.id}'",
+            )
+        else:
+            first_use[slug] = line
+
+
+# --- links ----------------------------------------------------------------------------------------
+
+
+def _links(article: Article, tokens: Sequence[Token]) -> Iterator[tuple[int, str]]:
+    """(file line, href) of every Markdown link of the article, from markdown-it's inline tokens."""
+    for token in tokens:
+        if token.type != "inline" or not token.map:
+            continue
+        offset = 0
+        for child in token.children or ():
+            if child.type in {"softbreak", "hardbreak"}:
+                offset += 1
+            elif child.type == "link_open":
+                yield article.body_line + token.map[0] + offset, str(child.attrs.get("href", ""))
+            else:
+                offset += child.content.count("\n")
+
+
+def _anchors(article: Article) -> list[str]:
+    return [
+        anchor
+        for section in article.sections
+        for anchor in (section.id, *(sub.id for sub in section.subsections))
+    ]
+
+
+def _did_you_mean(word: str, choices: list[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+
+
+def _check_links(
+    article: Article, tokens: Sequence[Token], articles: dict[str, Article | None]
+) -> Iterator[Problem]:
+    path = article.path
+    for line, href in _links(article, tokens):
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc:
+            continue  # external: shown to readers, never checked (and never opened by a kiosk)
+        target_name = posixpath.normpath(unquote(parts.path)) if parts.path else ""
+        anchor = unquote(parts.fragment)
+        if not target_name and not anchor:
+            yield _error(path, line, f"link '{href}' has no target")
+            continue
+        target: Article | None = article
+        where = "this article"
+        if target_name:
+            if not target_name.lower().endswith(".md"):
+                yield _warning(
+                    path,
+                    line,
+                    f"link to '{href}' is neither an article (.md file) nor an #anchor; "
+                    "readers cannot follow it",
+                )
+                continue
+            if "/" in target_name:
+                yield _error(
+                    path,
+                    line,
+                    f"link to '{href}' leads outside the library folder; "
+                    "link to articles by file name (other-article.md)",
+                )
+                continue
+            if target_name not in articles:
+                hint = _did_you_mean(target_name, sorted(articles))
+                yield _error(
+                    path,
+                    line,
+                    f"link to '{href}' leads nowhere: no file '{target_name}' in the library{hint}",
+                )
+                continue
+            target = articles[target_name]
+            where = f"'{target_name}'"
+            if target is None:
+                continue  # that file's own problems are reported on it
+        if anchor and target is not None and target.anchor(anchor) is None:
+            hint = _did_you_mean(anchor, _anchors(target), "#")
+            yield _error(
+                path,
+                line,
+                f"link to '{href}' leads nowhere: "
+                f"no section or subsection '{anchor}' in {where}{hint}",
+            )

@@ -1,0 +1,86 @@
+"""The ``kreader`` command line: the reader by default, and subcommands for scripts and staff.
+
+Heavy modules (Textual, the app) are imported only by the commands that need them, so ``kreader search`` or
+``kreader check`` start quickly and a bad argument is reported before anything is drawn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kreader import __version__
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "bookmarks": ("kreader.commands.bookmarks", "list, add, remove, export, import or clear bookmarks"),
+    "search": ("kreader.commands.search", "search the library and print the results"),
+    "check": ("kreader.commands.check", "check a library for problems before readers see them"),
+    "print": ("kreader.commands.printing", "print an article or a section as text"),
+    "kiosk": ("kreader.commands.kiosk", "kiosk administration (set-pin)"),
+    "serve": ("kreader.commands.serve", "serve the reader to web browsers"),
+}
+
+
+class CliError(Exception):
+    """A problem with the command line or its inputs: printed as one line, exit status 2."""
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every command understands: where the content, the data and the settings are."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--content", metavar="DIR", type=Path, help="library folder (default: bundled)")
+    parent.add_argument(
+        "--data-dir", metavar="DIR", type=Path, help="bookmark database folder (or KREADER_DATA_DIR)"
+    )
+    parent.add_argument("--config", metavar="FILE", type=Path, help="settings file (or KREADER_CONFIG)")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser: reader options, plus one subparser per subcommand."""
+    parent = common_options()
+    parser = argparse.ArgumentParser(
+        prog="kreader",
+        description="Read articles in the terminal. With no command, opens the reader.",
+        parents=[parent],
+    )
+    parser.add_argument("--version", action="version", version=f"kreader {__version__}")
+    parser.add_argument("--section", metavar="ID", help="open this section (see the contents for ids)")
+    parser.add_argument("--article", metavar="ID", help="open this article (its file name without .md)")
+    parser.add_argument("--theme", metavar="NAME", help="colour theme (a Textual theme or kreader-contrast)")
+    parser.add_argument("--fresh", action="store_true", help="start at the beginning, not where you left off")
+    parser.add_argument("--kiosk", action="store_true", help="run as a locked waiting-room kiosk")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[parent])
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub)
+        sub.set_defaults(module=module_name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kreader`` script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command:
+            module = importlib.import_module(args.module)
+            return int(module.run(args))
+        from kreader.run import run_reader
+
+        return run_reader(args)
+    except CliError as exc:
+        print(f"kreader: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: not an error worth a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

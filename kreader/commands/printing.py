@@ -1,0 +1,91 @@
+"""``kreader print [ARTICLE[#SECTION]]``: an article or one section as text on stdout.
+
+Styled with Rich on a terminal; plain text (no colour, no box drawing) with ``--plain`` or whenever
+stdout is not a terminal, so ``kreader print > file.txt`` and ``| lpr`` get clean text. ``--rich``
+forces the styled layout into a pipe (for ``less -R``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import sys
+
+from kreader.cli import CliError
+from kreader.content import LibraryError, default_content_dir, load_library
+from kreader.printing import (
+    MAX_WIDTH,
+    MIN_WIDTH,
+    UnknownTarget,
+    clamp_width,
+    find_target,
+    plain_text,
+    print_rich,
+)
+
+
+def _width(value: str) -> int:
+    try:
+        width = int(value)
+    except ValueError:
+        width = 0
+    if not MIN_WIDTH <= width <= MAX_WIDTH:
+        raise argparse.ArgumentTypeError(f"must be a number from {MIN_WIDTH} to {MAX_WIDTH}")
+    return width
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="ARTICLE[#SECTION]",
+        help="article id (its file name without .md), optionally with #section-id "
+        "(default: the first article; '#section-id' alone searches every article)",
+    )
+    parser.add_argument(
+        "--width",
+        type=_width,
+        metavar="N",
+        help=f"line width, {MIN_WIDTH} to {MAX_WIDTH} (default: the terminal's width)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--plain",
+        action="store_true",
+        help="plain text: no colour, no box drawing (the default when stdout is not a terminal)",
+    )
+    mode.add_argument(
+        "--rich", action="store_true", help="styled text even when stdout is not a terminal"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    root = args.content or default_content_dir()
+    try:
+        library = load_library(root)
+    except LibraryError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        article, section = find_target(library, args.target)
+    except UnknownTarget as exc:
+        raise CliError(str(exc)) from None
+
+    width = args.width or clamp_width(shutil.get_terminal_size().columns)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # A printer's or a pipe's encoding may lack a character: show '?' rather than fail.
+        sys.stdout.reconfigure(errors="replace")
+    if args.plain or (not args.rich and not sys.stdout.isatty()):
+        sys.stdout.write(plain_text(article, section, width))
+    else:
+        from rich.console import Console  # only when styling: it is the slow part of Rich to import
+
+        console = Console(
+            file=sys.stdout,
+            width=width,
+            force_terminal=True if args.rich else None,
+            highlight=False,
+        )
+        print_rich(article, section, console)
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,255 @@
+"""Lay one section's Markdown out into styled lines for a given width and palette.
+
+Rich's Markdown renderer does the typesetting; this module cuts the section at its ``###`` headings so every
+subsection's first line is known (the contents pane follows the reader, ``#anchor`` links jump, bookmarks keep a
+position that survives reflow), and turns links into click metadata so our code, never the terminal or a web
+browser, decides what a click does. The result is cached by (section, width, palette).
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from rich.theme import Theme
+from textual.strip import Strip
+
+from kreader.content import Section
+
+LINK_META = "href"
+"""Style meta key that carries a link's target on the segments of its text."""
+
+
+@dataclass(frozen=True)
+class Palette:
+    """The colours a layout is drawn with: derived from the app's theme, part of the cache key."""
+
+    name: str
+    dark: bool
+    foreground: str
+    primary: str
+    secondary: str
+    accent: str
+    surface: str
+    muted: str
+
+    def rich_theme(self) -> Theme:
+        """Rich styles for Markdown elements in this palette's colours."""
+        return Theme(
+            {
+                "markdown.h1": f"bold {self.primary}",
+                "markdown.h2": f"bold underline {self.primary}",
+                "markdown.h3": f"bold {self.accent}",
+                "markdown.h4": f"bold italic {self.accent}",
+                "markdown.h5": "italic",
+                "markdown.h6": "italic",
+                "markdown.link": f"underline {self.accent}",
+                "markdown.link_url": f"underline {self.accent}",
+                "markdown.code": f"bold {self.accent} on {self.surface}",
+                "markdown.code_block": f"{self.foreground} on {self.surface}",
+                "markdown.block_quote": f"italic {self.secondary}",
+                "markdown.item.bullet": f"bold {self.accent}",
+                "markdown.item.number": f"bold {self.accent}",
+                "markdown.list": self.accent,
+                "markdown.hr": self.muted,
+                "markdown.table.border": self.muted,
+                "markdown.table.header": f"bold {self.primary}",
+            },
+            inherit=True,
+        )
+
+
+def fold_char(char: str) -> str:
+    """Case- and accent-folded form of one character (may be longer, as 'ß' becomes 'ss')."""
+    decomposed = unicodedata.normalize("NFKD", char)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@dataclass
+class SectionLayout:
+    """A section laid out at one width: its lines and where each subsection starts."""
+
+    width: int
+    lines: list[Strip]
+    anchors: dict[str, int]
+    """Subsection id -> first line; ``""`` is the section's top (line 0)."""
+    plain: list[str]
+    """Each line's text, for finding search matches."""
+
+    def chunks(self) -> list[tuple[str, int, int]]:
+        """(anchor, first line, end line) of the section top and of each subsection, in order."""
+        starts = sorted(self.anchors.items(), key=lambda item: item[1])
+        out: list[tuple[str, int, int]] = []
+        for index, (anchor, start) in enumerate(starts):
+            end = starts[index + 1][1] if index + 1 < len(starts) else len(self.lines)
+            out.append((anchor, start, max(end, start + 1)))
+        return out
+
+    def anchor_at(self, y: int) -> str:
+        """The subsection that line ``y`` belongs to (``""`` before the first one)."""
+        current = ""
+        for anchor, start, _ in self.chunks():
+            if start <= y:
+                current = anchor
+        return current
+
+    def position_at(self, y: float) -> tuple[str, float]:
+        """A width-independent position for line ``y``: (anchor, fraction of that chunk)."""
+        for anchor, start, end in reversed(self.chunks()):
+            if start <= y:
+                return anchor, min(1.0, max(0.0, (y - start) / (end - start)))
+        return "", 0.0
+
+    def line_for(self, anchor: str, fraction: float) -> int:
+        """The line for a position made by `position_at`, at this width (unknown anchors: the top)."""
+        for name, start, end in self.chunks():
+            if name == anchor:
+                return start + round(min(1.0, max(0.0, fraction)) * (end - start))
+        return 0
+
+    def find(self, term: str, occurrence: int = 0, near: float | None = None) -> tuple[int, int, int] | None:
+        """(line, first cell, end cell) of a match of ``term``, ignoring case and accents.
+
+        Takes the ``occurrence``-th match, or with ``near`` (a fraction of the text) the match closest to it.
+        Matching is per line, so a phrase broken across lines is found by its first word.
+        """
+        target = "".join(fold_char(c) for c in term).strip()
+        if not target:
+            return None
+        matches: list[tuple[int, int, int]] = []
+        first_word = target.split()[0]
+        for y, line in enumerate(self.plain):
+            folded, index_map = _fold_with_map(line)
+            for needle in (target, first_word) if " " in target else (target,):
+                start = folded.find(needle)
+                found = False
+                while start >= 0:
+                    begin = index_map[start]
+                    end = index_map[min(start + len(needle), len(index_map) - 1)]
+                    matches.append((y, _cells(line[:begin]), _cells(line[:end])))
+                    found = True
+                    start = folded.find(needle, start + max(1, len(needle)))
+                if found:
+                    break
+        if not matches:
+            return None
+        if near is not None:
+            total = max(1, len(self.plain))
+            return min(matches, key=lambda m: abs(m[0] / total - near))
+        return matches[min(occurrence, len(matches) - 1)]
+
+
+def _fold_with_map(line: str) -> tuple[str, list[int]]:
+    """Folded text and, for each folded character, the index of the original character it came from."""
+    folded: list[str] = []
+    index_map: list[int] = []
+    for index, char in enumerate(line):
+        piece = fold_char(char)
+        folded.append(piece)
+        index_map.extend([index] * len(piece))
+    index_map.append(len(line))
+    return "".join(folded), index_map
+
+
+def _cells(text: str) -> int:
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def _links_to_meta(segments: list[Segment]) -> list[Segment]:
+    """Move each link target from the terminal hyperlink into click metadata.
+
+    The terminal then never sees an OSC 8 link it could open by itself, and a click reaches our handler.
+    """
+    out: list[Segment] = []
+    for text, style, control in segments:
+        if style is not None and style.link:
+            style = style.update_link(None) + Style.from_meta({LINK_META: style.link})
+        out.append(Segment(text, style, control))
+    return out
+
+
+class Layouts:
+    """Lays out sections and keeps the most recent results (by section, width and palette)."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._cache: OrderedDict[tuple[Section, int, str], SectionLayout] = OrderedDict()
+        self._capacity = capacity
+        self._consoles: dict[str, Console] = {}
+
+    def clear(self) -> None:
+        """Forget every cached layout (the content changed)."""
+        self._cache.clear()
+
+    def get(self, section: Section, width: int, palette: Palette) -> SectionLayout:
+        """The layout of ``section`` at ``width`` cells in ``palette``, from cache when possible."""
+        width = max(10, width)
+        key = (section, width, palette.name)
+        layout = self._cache.get(key)
+        if layout is None:
+            layout = self._layout(section, width, palette)
+            self._cache[key] = layout
+            if len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return layout
+
+    def _console(self, palette: Palette) -> Console:
+        console = self._consoles.get(palette.name)
+        if console is None:
+            console = Console(
+                file=io.StringIO(),
+                force_terminal=True,
+                color_system="truecolor",
+                theme=palette.rich_theme(),
+                legacy_windows=False,
+                emoji=False,
+                highlight=False,
+            )
+            self._consoles[palette.name] = console
+        return console
+
+    def _layout(self, section: Section, width: int, palette: Palette) -> SectionLayout:
+        console = self._console(palette)
+        options = console.options.update_width(width)
+        code_theme = "monokai" if palette.dark else "friendly"
+        lines: list[Strip] = []
+        plain: list[str] = []
+        anchors: dict[str, int] = {"": 0}
+
+        def add(renderable: Text | Markdown) -> None:
+            for segments in console.render_lines(renderable, options, pad=False, new_lines=False):
+                strip = Strip(_links_to_meta(segments))
+                lines.append(strip)
+                plain.append(strip.text)
+
+        title = Text(section.title, style=f"bold {palette.primary}")
+        add(title)
+        add(Text("━" * min(width, max(8, title.cell_len)), style=palette.primary))
+        add(Text(""))
+
+        source_lines = section.source.splitlines(keepends=True)
+        cuts = [sub.line for sub in section.subsections if 0 <= sub.line < len(source_lines)]
+        bounds = [0, *cuts, len(source_lines)]
+        names = ["", *(sub.id for sub in section.subsections if 0 <= sub.line < len(source_lines))]
+        for index, name in enumerate(names):
+            chunk = "".join(source_lines[bounds[index] : bounds[index + 1]]).strip("\n")
+            if index and name:
+                if lines and plain[-1].strip():
+                    add(Text(""))
+                anchors[name] = len(lines)
+            if chunk:
+                add(Markdown(chunk, code_theme=code_theme, hyperlinks=True))
+        while plain and not plain[-1].strip():
+            lines.pop()
+            plain.pop()
+        return SectionLayout(width, lines, anchors, plain)

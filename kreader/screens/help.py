@@ -1,0 +1,37 @@
+"""The help screen: every key, from a Markdown file shipped beside the package."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from rich.markdown import Markdown
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+def help_text() -> str:
+    """The help page's Markdown (kept in ``help.md`` so it reads well on its own)."""
+    return files("kreader").joinpath("help.md").read_text(encoding="utf-8")
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and mouse, one key away (``?`` or F1); any of escape, ``q``, ``?`` closes it."""
+
+    BINDINGS: list[BindingType] = [
+        Binding("escape,q,question_mark,f1", "dismiss", "Close"),
+    ]
+
+    DEFAULT_CLASSES = "dialog"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog-body"):
+            yield Static("kreader help", id="dialog-title")
+            with VerticalScroll(id="help-text"):
+                yield Static(Markdown(help_text()))
+            yield Static("escape closes", classes="dialog-hint")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

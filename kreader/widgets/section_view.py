@@ -1,0 +1,156 @@
+"""The section pane: draws a laid-out section line by line, so cost follows the screen, not the section."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from kreader.layout import LINK_META, SectionLayout
+
+LayoutProvider = Callable[[int], SectionLayout]
+"""Lays the current section out for a given width (the screen owns content and cache)."""
+
+
+class SectionView(ScrollView, can_focus=True):
+    """Shows one section; posts where the reader is and which link was clicked."""
+
+    BINDINGS: list[BindingType] = [
+        Binding("space", "page_down", "Page down", show=False),
+        Binding("shift+space", "page_up", "Page up", show=False),
+        Binding("g", "scroll_home", "Top", show=False),
+        Binding("G", "scroll_end", "Bottom", show=False),
+    ]
+
+    max_width: reactive[int | None] = reactive(None)
+    """Widest text column in cells; None fills the pane."""
+
+    @dataclass
+    class AnchorChanged(Message):
+        """The subsection at the top of the pane changed while scrolling."""
+
+        view: SectionView
+        anchor: str
+
+    @dataclass
+    class Scrolled(Message):
+        """The reading position moved (for saving it)."""
+
+        view: SectionView
+
+    @dataclass
+    class LinkClicked(Message):
+        """A link in the text was clicked; the screen decides what that means."""
+
+        view: SectionView
+        href: str
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._provider: LayoutProvider | None = None
+        self.layout_: SectionLayout | None = None
+        self._anchor = ""
+        self._left = 0
+        self.highlight: tuple[int, int, int] | None = None
+        """(line, first cell, end cell) of a search match to mark."""
+
+    @property
+    def text_width(self) -> int:
+        """Cells available for text, after the scrollbar gutter and the reading-width limit."""
+        available = max(10, self.scrollable_content_region.width)
+        return min(available, self.max_width) if self.max_width else available
+
+    def show(self, provider: LayoutProvider, anchor: str = "", fraction: float = 0.0) -> None:
+        """Display a new section, starting at a saved position (or the top)."""
+        self._provider = provider
+        self.highlight = None
+        self._relayout()
+        self.go_to(anchor, fraction)
+
+    def go_to(self, anchor: str, fraction: float = 0.0) -> None:
+        """Scroll so the given position is at the top of the pane."""
+        if self.layout_ is None:
+            return
+        self.scroll_to(y=self.layout_.line_for(anchor, fraction), animate=False, force=True)
+        self._note_anchor()
+
+    def go_to_line(self, line: int, *, center: bool = True) -> None:
+        """Scroll so ``line`` is visible (centred when asked: where search puts a match)."""
+        y = line - (self.scrollable_content_region.height // 3 if center else 0)
+        self.scroll_to(y=max(0, y), animate=False, force=True)
+        self._note_anchor()
+
+    def position(self) -> tuple[str, float]:
+        """The width-independent position of the top of the pane."""
+        if self.layout_ is None:
+            return "", 0.0
+        return self.layout_.position_at(round(self.scroll_y))
+
+    def _relayout(self, keep_position: bool = False) -> None:
+        if self._provider is None or not self.is_mounted:
+            return
+        position = self.position() if keep_position else None
+        width = self.text_width
+        layout = self._provider(width)
+        if self.layout_ is not None and self.highlight and layout.width != self.layout_.width:
+            self.highlight = None
+        self.layout_ = layout
+        self._left = max(0, (max(10, self.scrollable_content_region.width) - width) // 2)
+        self.virtual_size = Size(width + self._left, len(layout.lines))
+        if position is not None:
+            self.scroll_to(y=layout.line_for(*position), animate=False, force=True)
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.layout_ is not None and self.layout_.width != self.text_width:
+            self._relayout(keep_position=True)
+
+    def watch_max_width(self) -> None:
+        self._relayout(keep_position=True)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self._note_anchor()
+            self.post_message(self.Scrolled(self))
+
+    def _note_anchor(self) -> None:
+        if self.layout_ is None:
+            return
+        anchor = self.layout_.anchor_at(round(self.scroll_y))
+        if anchor != self._anchor:
+            self._anchor = anchor
+            self.post_message(self.AnchorChanged(self, anchor))
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        layout = self.layout_
+        if layout is None or index >= len(layout.lines):
+            return Strip.blank(width, base)
+        strip = layout.lines[index]
+        if self.highlight and self.highlight[0] == index:
+            _, start, end = self.highlight
+            mark = Style(reverse=True, bold=True)
+            before, match, after = strip.divide([start, end, strip.cell_length])[:3]
+            strip = Strip.join([before, match.apply_style(mark), after])
+        if self._left:
+            strip = Strip.join([Strip([Segment(" " * self._left)]), strip])
+        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
+
+    def on_click(self, event: events.Click) -> None:
+        href = event.style.meta.get(LINK_META) if event.style else None
+        if href:
+            event.stop()
+            self.post_message(self.LinkClicked(self, str(href)))
