@@ -82,6 +82,11 @@ class KReaderApp(App[None]):
     # -- start-up ------------------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self.start_up()
+
+    def start_up(self) -> None:
+        """Apply the theme and show the first screen (Textual calls every class's ``on_mount``, so
+        subclasses override this instead)."""
         self.theme = self._wanted_theme
         self.push_screen(ReaderScreen())
         if self.start.note:

@@ -115,11 +115,11 @@ def check_report(root: Path) -> Report:
     if not files:
         raise LibraryError(f"{root}: no articles (*.md) in this folder")
     problems: list[Problem] = []
-    articles: dict[str, Article | None] = {}  # file name -> article (None when it cannot be used)
+    articles: dict[str, Article | None] = {}  # article id -> article (None when it cannot be used)
     parsed: list[tuple[Article, list[Token]]] = []
     for path in files:
         article, tokens, found = _check_file(path)
-        articles[path.name] = article
+        articles.setdefault(path.stem, article)
         if article is not None:
             parsed.append((article, tokens))
         problems += found
@@ -137,15 +137,8 @@ def _check_file(path: Path) -> tuple[Article | None, list[Token], list[Problem]]
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return (
-                None,
-                [],
-                [
-                    _error(
-                        path, 1, f"file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})"
-                    )
-                ],
-            )
+            message = f"file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})"
+            return None, [], [_error(path, 1, message)]
         data = path.read_bytes()
     except OSError as exc:
         return None, [], [_error(path, 1, f"cannot read file: {exc.strerror or exc}")]
@@ -361,49 +354,46 @@ def _did_you_mean(word: str, choices: list[str], prefix: str = "") -> str:
 def _check_links(
     article: Article, tokens: Sequence[Token], articles: dict[str, Article | None]
 ) -> Iterator[Problem]:
+    """Links are followed as the reader follows them: ``other.md`` (or ``other``) names the article
+    whose file is ``other.md``, folders in front of the name are ignored, anchors match in any case.
+    """
     path = article.path
     for line, href in _links(article, tokens):
         parts = urlsplit(href)
         if parts.scheme or parts.netloc:
             continue  # external: shown to readers, never checked (and never opened by a kiosk)
-        target_name = posixpath.normpath(unquote(parts.path)) if parts.path else ""
+        target_path = posixpath.normpath(unquote(parts.path)) if parts.path else ""
         anchor = unquote(parts.fragment)
-        if not target_name and not anchor:
-            yield _error(path, line, f"link '{href}' has no target")
+        if not target_path and not anchor:
+            yield _warning(path, line, f"link '{href}' has no target; it goes to the article's top")
             continue
         target: Article | None = article
         where = "this article"
-        if target_name:
-            if not target_name.lower().endswith(".md"):
+        if target_path:
+            name = target_path.rsplit("/", 1)[-1]
+            article_id = name[:-3] if name.lower().endswith(".md") else name
+            if article_id not in articles:
+                hint = _did_you_mean(article_id, sorted(articles))
+                yield _error(
+                    path,
+                    line,
+                    f"link to '{href}' leads nowhere: no article '{article_id}' "
+                    f"(file {article_id}.md) in the library{hint}",
+                )
+                continue
+            if "/" in target_path:
                 yield _warning(
                     path,
                     line,
-                    f"link to '{href}' is neither an article (.md file) nor an #anchor; "
-                    "readers cannot follow it",
+                    f"link to '{href}' names a folder; kreader opens '{article_id}.md' from this "
+                    f"library, but other programs will not: write '{article_id}.md' instead",
                 )
-                continue
-            if "/" in target_name:
-                yield _error(
-                    path,
-                    line,
-                    f"link to '{href}' leads outside the library folder; "
-                    "link to articles by file name (other-article.md)",
-                )
-                continue
-            if target_name not in articles:
-                hint = _did_you_mean(target_name, sorted(articles))
-                yield _error(
-                    path,
-                    line,
-                    f"link to '{href}' leads nowhere: no file '{target_name}' in the library{hint}",
-                )
-                continue
-            target = articles[target_name]
-            where = f"'{target_name}'"
+            target = articles[article_id]
+            where = f"'{article_id}.md'"
             if target is None:
                 continue  # that file's own problems are reported on it
-        if anchor and target is not None and target.anchor(anchor) is None:
-            hint = _did_you_mean(anchor, _anchors(target), "#")
+        if anchor and target is not None and target.anchor(anchor.lower()) is None:
+            hint = _did_you_mean(anchor.lower(), _anchors(target), "#")
             yield _error(
                 path,
                 line,

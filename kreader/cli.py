@@ -29,14 +29,25 @@ class CliError(Exception):
     """A problem with the command line or its inputs: printed as one line, exit status 2."""
 
 
-def common_options() -> argparse.ArgumentParser:
-    """Options every command understands: where the content, the data and the settings are."""
+def common_options(default: object = None) -> argparse.ArgumentParser:
+    """Options every command understands: where the content, the data and the settings are.
+
+    Subcommands get ``default=SUPPRESS`` so an option given before the subcommand is not reset by it.
+    """
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--content", metavar="DIR", type=Path, help="library folder (default: bundled)")
     parent.add_argument(
-        "--data-dir", metavar="DIR", type=Path, help="bookmark database folder (or KREADER_DATA_DIR)"
+        "--content", metavar="DIR", type=Path, default=default, help="library folder (default: bundled)"
     )
-    parent.add_argument("--config", metavar="FILE", type=Path, help="settings file (or KREADER_CONFIG)")
+    parent.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        type=Path,
+        default=default,
+        help="bookmark database folder (or KREADER_DATA_DIR)",
+    )
+    parent.add_argument(
+        "--config", metavar="FILE", type=Path, default=default, help="settings file (or KREADER_CONFIG)"
+    )
     return parent
 
 
@@ -55,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fresh", action="store_true", help="start at the beginning, not where you left off")
     parser.add_argument("--kiosk", action="store_true", help="run as a locked waiting-room kiosk")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub_parent = common_options(argparse.SUPPRESS)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[parent])
+        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[sub_parent])
         module = importlib.import_module(module_name)
         module.add_arguments(sub)
         sub.set_defaults(module=module_name)

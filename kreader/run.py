@@ -40,7 +40,19 @@ def run_reader(args: argparse.Namespace) -> int:
         from kreader.kiosk import sanitize_environment
 
         sanitize_environment(os.environ, allow_web_driver=True)
-    library = resolve_library(args, settings)
+    try:
+        library = resolve_library(args, settings)
+    except CliError as exc:
+        if not kiosk:
+            raise
+        # A kiosk never exits over content: it shows a calm notice and keeps checking the folder.
+        from kreader.content import Library
+
+        folder = args.content or (Path(settings.content).expanduser() if settings.content else None)
+        library = Library(Path(folder) if folder else default_content_dir(), ())
+        load_error = str(exc)
+    else:
+        load_error = ""
     if args.theme:
         from kreader.themes import known_theme, theme_names
 
@@ -67,7 +79,11 @@ def run_reader(args: argparse.Namespace) -> int:
     if kiosk:
         from kreader.store import MemoryStore
 
-        app = make_app(library, MemoryStore(), settings, theme=args.theme, kiosk=True)
+        app = make_app(library, MemoryStore(), settings, theme=args.theme, kiosk=True, notices=notices)
+        if load_error:
+            from kreader.kiosk_app import _write_log
+
+            _write_log(load_error)
     else:
         from kreader.store import default_data_dir, open_store
 

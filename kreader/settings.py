@@ -632,8 +632,8 @@ def _update_file(
             original = None
         except OSError as exc:
             raise SettingsError(path, f"cannot read settings: {exc.strerror or exc}") from None
-        text = "" if original is None else _decode(original, path)
         try:
+            text = "" if original is None else _decode(original, path)
             old = _parse(text, path)
         except SettingsError as exc:
             raise SettingsError(

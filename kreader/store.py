@@ -42,7 +42,8 @@ EXPORT_FORMAT = 1
 """Value of ``kreader_bookmarks`` in exported JSON; a file with a larger one is refused."""
 
 MAX_TEXT = 10_000
-"""Longest string accepted in a bookmark (ids, titles, note)."""
+"""Longest string an import accepts; longer titles and notes given to `Store.add` or
+`Store.set_note` are cut to it, so that every export can be imported again."""
 
 MAX_CREATED = 32_503_680_000.0
 """Latest creation time accepted on import (year 3000): later ones cannot be shown as dates."""
@@ -67,7 +68,11 @@ _SQLITE_NOTADB = 26
 
 
 class StoreError(Exception):
-    """Input the store refuses (a bad import file, a too-long note); nothing has been changed."""
+    """A bookmarks file `Store.import_json` refuses; nothing has been changed.
+
+    No other store operation raises it: the reader calls them on its own data, and must not
+    crash because of it.
+    """
 
 
 def default_data_dir(explicit: Path | None = None) -> Path:
@@ -228,13 +233,10 @@ def clamp_fraction(fraction: float) -> float:
 
 
 def clean_text(text: str) -> str:
-    """``text`` without terminal control characters (tab and newline are kept)."""
-    return _CONTROLS_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-
-
-def _check_text(name: str, value: str) -> None:
-    if len(value) > MAX_TEXT:
-        raise StoreError(f"{name} is too long ({len(value)} characters; the limit is {MAX_TEXT})")
+    """``text`` without terminal control characters (tab and newline are kept), cut to
+    `MAX_TEXT` characters."""
+    text = _CONTROLS_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
 def _new_bookmark(
@@ -248,16 +250,7 @@ def _new_bookmark(
     note: str,
     created: float,
 ) -> Bookmark:
-    """A `Bookmark` whose inputs both stores check and clean in the same way."""
-    for name, value in (
-        ("article id", article_id),
-        ("section id", section_id),
-        ("anchor", anchor),
-        ("article title", article_title),
-        ("section title", section_title),
-        ("note", note),
-    ):
-        _check_text(name, value)
+    """A `Bookmark` whose inputs both stores clean in the same way."""
     return Bookmark(
         id=bookmark_id,
         article_id=article_id,
@@ -272,7 +265,7 @@ def _new_bookmark(
 
 
 def _copy_bookmark(bookmark: Bookmark) -> Bookmark:
-    """``bookmark`` checked and cleaned again: `restore` takes it from the caller."""
+    """``bookmark`` cleaned again: `restore` takes it from the caller."""
     fields = asdict(bookmark)
     return _new_bookmark(fields.pop("id"), **fields)
 
@@ -488,7 +481,6 @@ class MemoryStore:
 
     def set_note(self, bookmark_id: int, note: str) -> Bookmark | None:
         """Change a bookmark's note."""
-        _check_text("note", note)
         with self._lock:
             bookmark = self._bookmarks.get(bookmark_id)
             if bookmark is None:
@@ -602,33 +594,45 @@ def _migrate_to_v1(db: sqlite3.Connection) -> None:
     if "bookmarks" in legacy:
         for row in _rows_as_dicts(db, "bookmarks_v0"):
             try:
+                article_id, section_id = (
+                    _legacy_id(row, "article_id"),
+                    _legacy_id(row, "section_id"),
+                )
                 bookmark = _new_bookmark(
                     0,
-                    str(row["article_id"]),
-                    str(row["section_id"]),
+                    article_id,
+                    section_id,
                     str(row.get("anchor") or ""),
                     float(row.get("fraction") or 0.0),
-                    str(row.get("article_title") or row["article_id"]),
-                    str(row.get("section_title") or row["section_id"]),
+                    str(row.get("article_title") or article_id),
+                    str(row.get("section_title") or section_id),
                     str(row.get("note") or ""),
                     float(row.get("created") or time.time()),
                 )
-            except (KeyError, TypeError, ValueError, StoreError):
+            except (TypeError, ValueError):
                 continue  # a row we cannot make sense of stays in bookmarks_v0
             _insert_bookmark(db, bookmark, keep_id=False)
     if "positions" in legacy:
         for row in _rows_as_dicts(db, "positions_v0"):
             try:
                 position = Position(
-                    str(row["article_id"]),
-                    str(row["section_id"]),
+                    _legacy_id(row, "article_id"),
+                    _legacy_id(row, "section_id"),
                     str(row.get("anchor") or ""),
                     clamp_fraction(float(row.get("fraction") or 0.0)),
                     float(row.get("updated") or 0.0),
                 )
-            except (KeyError, TypeError, ValueError):
+            except (TypeError, ValueError):
                 continue
             _save_position_row(db, position)
+
+
+def _legacy_id(row: dict[str, Any], name: str) -> str:
+    """An id column of an unversioned table, which must be a non-empty string to be of use."""
+    value = row.get(name)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"no {name}")
+    return value
 
 
 def _rows_as_dicts(db: sqlite3.Connection, table: str) -> Iterator[dict[str, Any]]:
@@ -987,7 +991,6 @@ class SqliteStore:
 
     def set_note(self, bookmark_id: int, note: str) -> Bookmark | None:
         """Change a bookmark's note."""
-        _check_text("note", note)
         cleaned = clean_text(note)
 
         def write(db: sqlite3.Connection) -> Bookmark | None:
@@ -1171,8 +1174,8 @@ def open_store(data_dir: Path, *, clock: Callable[[], float] = time.time) -> Sto
             )
         except _Newer as exc:
             problem = (
-                f"{db_path} was written by a newer kreader (schema version {exc.version}; this "
-                f"one knows {SCHEMA_VERSION}); opened read-only"
+                f"{db_path} was written by a newer kreader; opened read-only (its schema version "
+                f"is {exc.version}, this kreader knows {SCHEMA_VERSION})"
             )
             return _memory_fallback(db_path, problem, clock, earlier=messages)
         except (sqlite3.Error, OSError) as exc:

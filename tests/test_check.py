@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kreader.check import Problem, check_library, check_report
-from kreader.content import LibraryError
+from kreader.content import LibraryError, load_library
 
 
 def make_library(root: Path, files: dict[str, str | bytes]) -> Path:
@@ -201,6 +201,7 @@ def test_links_to_other_articles(tmp_path: Path) -> None:
     text = (
         "# Links\n\n"
         "[ok](other.md) [ok](other.md#far) [ok](./other.md#café) [self](links.md#overview)\n"
+        "[ok](other#Far) [ok](#Overview)\n"
         "[bad anchor](other.md#near)\n"
         "[no file](missing.md#far)\n"
         "[outside](../elsewhere/other.md)\n"
@@ -208,12 +209,12 @@ def test_links_to_other_articles(tmp_path: Path) -> None:
     )
     lib = make_library(tmp_path / "lib", {"links.md": text, "other.md": OTHER})
     assert found(lib) == [
-        "links.md:4: error: link to 'other.md#near' leads nowhere: "
+        "links.md:5: error: link to 'other.md#near' leads nowhere: "
         "no section or subsection 'near' in 'other.md'",
-        "links.md:5: error: link to 'missing.md#far' leads nowhere: "
-        "no file 'missing.md' in the library",
-        "links.md:6: error: link to '../elsewhere/other.md' leads outside the library folder; "
-        "link to articles by file name (other-article.md)",
+        "links.md:6: error: link to 'missing.md#far' leads nowhere: "
+        "no article 'missing' (file missing.md) in the library",
+        "links.md:7: warning: link to '../elsewhere/other.md' names a folder; kreader opens "
+        "'other.md' from this library, but other programs will not: write 'other.md' instead",
     ]
 
 
@@ -223,8 +224,13 @@ def test_links_to_a_broken_article_are_not_reported_twice(tmp_path: Path) -> Non
 
 
 def test_relative_link_to_a_file_that_is_not_an_article(tmp_path: Path) -> None:
-    lib = make_library(tmp_path / "lib", {"img.md": "# Img\n\nSee [the leaflet](leaflet.pdf).\n"})
-    assert where(lib) == ["img.md:3: warning:"]
+    lib = make_library(tmp_path / "lib", {"pdf.md": "# Pdf\n\nSee [the leaflet](leaflet.pdf).\n"})
+    assert where(lib) == ["pdf.md:3: error:"]
+
+
+def test_empty_link(tmp_path: Path) -> None:
+    lib = make_library(tmp_path / "lib", {"empty.md": "# Empty\n\nSee [this]() later.\n"})
+    assert where(lib) == ["empty.md:3: warning:"]
 
 
 def test_control_characters_are_reported_on_each_line(tmp_path: Path) -> None:
@@ -381,3 +387,15 @@ def test_check_does_not_import_textual() -> None:
     code = "import sys, kreader.check, kreader.commands.check; print('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_example_in_the_authoring_guide_is_clean(tmp_path: Path) -> None:
+    guide = Path(__file__).resolve().parent.parent / "docs" / "authoring.md"
+    example = guide.read_text(encoding="utf-8").split("```markdown\n")[-1].split("\n```")[0]
+    lib = make_library(tmp_path / "lib", {"hand-washing.md": example + "\n"})
+    assert found(lib) == []
+    assert [s.id for s in load_library(lib).articles[0].sections] == [
+        "overview",
+        "when-to-wash",
+        "how-to-wash",
+    ]

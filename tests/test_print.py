@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from kreader.cli import main
 from kreader.content import load_library
 from kreader.printing import find_target, plain_text, print_rich
 
@@ -108,6 +109,16 @@ def kreader_print(library: Path, *args: str, columns: int = 80) -> subprocess.Co
     )
 
 
+def run_main(capsys: pytest.CaptureFixture[str], library: Path, *args: str) -> tuple[int, str, str]:
+    """``kreader print`` in-process; stdout is captured, so not a terminal: (status, out, err)."""
+    try:
+        status = main(["print", "--content", str(library), *args])
+    except SystemExit as exc:  # argparse errors
+        status = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
 def assert_fits(text: str, width: int) -> None:
     """No line wider than ``width``, except a single unbreakable word or a code line."""
     for line in text.splitlines():
@@ -145,16 +156,18 @@ def test_piped_output_is_plain_text(library: Path) -> None:
 
 
 @pytest.mark.parametrize("width", [20, 33, 60])
-def test_width_is_respected(library: Path, width: int) -> None:
-    result = kreader_print(library, "--width", str(width))
-    assert result.returncode == 0, result.stderr
-    assert_fits(result.stdout, width)
+def test_width_is_respected(library: Path, width: int, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_main(capsys, library, "--width", str(width))
+    assert status == 0, err
+    assert_fits(out, width)
     long_word = "https://example.org/a-very-long-path-that-cannot-be-broken-anywhere-at-all"
-    assert long_word in result.stdout.split("\n")  # kept whole, on its own line
+    assert long_word in out.split("\n")  # kept whole, on its own line
 
 
-def test_wide_table_becomes_column_value_lines(library: Path) -> None:
-    out = kreader_print(library, "--width", "40").stdout
+def test_wide_table_becomes_column_value_lines(
+    library: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = run_main(capsys, library, "--width", "40")
     assert "Long header one: a very long cell that\n  cannot possibly fit\n" in out
     assert "Long header two: another long cell" in out
 
@@ -175,15 +188,17 @@ def test_one_section(library: Path) -> None:
     assert "General information, not medical advice." in out  # the disclaimer goes with it
 
 
-def test_section_alone_is_found_in_any_article(library: Path) -> None:
-    result = kreader_print(library, "#only-part")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Second\n======\n")
-    assert "\nOnly part\n---------\n\nWords.\n" in result.stdout
+def test_section_alone_is_found_in_any_article(
+    library: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_main(capsys, library, "#only-part")
+    assert status == 0, err
+    assert out.startswith("Second\n======\n")
+    assert "\nOnly part\n---------\n\nWords.\n" in out
 
 
-def test_article_by_file_name(library: Path) -> None:
-    assert kreader_print(library, "second.md").stdout.startswith("Second\n")
+def test_article_by_file_name(library: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_main(capsys, library, "second.md")[1].startswith("Second\n")
 
 
 def test_unknown_article_lists_the_articles(library: Path) -> None:
@@ -193,26 +208,28 @@ def test_unknown_article_lists_the_articles(library: Path) -> None:
     assert result.stderr == "kreader: no article 'nope'; articles: sample, second\n"
 
 
-def test_unknown_section_lists_the_sections(library: Path) -> None:
-    result = kreader_print(library, "sample#nope")
-    assert result.returncode == 2
-    assert result.stderr == (
+def test_unknown_section_lists_the_sections(
+    library: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_main(capsys, library, "sample#nope")
+    assert (status, out) == (2, "")
+    assert err == (
         "kreader: article 'sample' has no section 'nope'; "
         "sections: overview, lists-and-links, tables, code-and-quotes\n"
     )
 
 
 @pytest.mark.parametrize("width", ["19", "501", "wide"])
-def test_width_out_of_range(library: Path, width: str) -> None:
-    result = kreader_print(library, "--width", width)
-    assert result.returncode == 2
-    assert "must be a number from 20 to 500" in result.stderr
+def test_width_out_of_range(library: Path, width: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run_main(capsys, library, "--width", width)
+    assert status == 2
+    assert "must be a number from 20 to 500" in err
 
 
-def test_missing_library_is_one_line(tmp_path: Path) -> None:
-    result = kreader_print(tmp_path / "missing")
-    assert result.returncode == 2
-    assert result.stderr == f"kreader: {tmp_path / 'missing'}: content folder does not exist\n"
+def test_missing_library_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_main(capsys, tmp_path / "missing")
+    assert (status, out) == (2, "")
+    assert err == f"kreader: {tmp_path / 'missing'}: content folder does not exist\n"
 
 
 def test_rich_flag_styles_even_in_a_pipe(library: Path) -> None:

@@ -1,4 +1,4 @@
-"""The settings file: defaults, both kiosk forms, one-line errors with line and key, line-based saving."""
+"""The settings file: defaults, both kiosk forms, one-line errors, line-based saving."""
 
 from __future__ import annotations
 
@@ -19,9 +19,7 @@ from kreader.settings import (
 )
 
 # A real hash, made once (hashing is deliberately slow). PIN: 1234.
-PIN_HASH = (
-    "scrypt$16384$8$1$EiL0vJP1ZDQvkHRVqhpc4Q==$DjPsvJ05gKCLFN5yzuzWEOmGuHN4mqinY+TpI4n3wLA="
-)
+PIN_HASH = "scrypt$16384$8$1$EiL0vJP1ZDQvkHRVqhpc4Q==$DjPsvJ05gKCLFN5yzuzWEOmGuHN4mqinY+TpI4n3wLA="
 
 
 def write(tmp_path: Path, text: str, name: str = "kreader.toml") -> Path:
@@ -39,7 +37,7 @@ def error_of(path: Path) -> SettingsError:
     return caught.value
 
 
-# -- where the file is ------------------------------------------------------------------------------
+# -- where the file is -----------------------------------------------------------------------------
 
 
 def test_config_path_explicit_then_env_then_default(
@@ -55,7 +53,7 @@ def test_config_path_explicit_then_env_then_default(
     assert default.parent.name == "kreader"
 
 
-# -- reading ----------------------------------------------------------------------------------------
+# -- reading ---------------------------------------------------------------------------------------
 
 
 def test_missing_file_gives_defaults(tmp_path: Path) -> None:
@@ -162,7 +160,11 @@ def test_wrong_type_names_line_and_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("[kiosk]\nidle_seconds = 2\n", 2, "key 'kiosk.idle_seconds' must be a number of seconds >= 5"),
+        (
+            "[kiosk]\nidle_seconds = 2\n",
+            2,
+            "key 'kiosk.idle_seconds' must be a number of seconds >= 5",
+        ),
         ("[kiosk]\nidle_seconds = nan\n", 2, "key 'kiosk.idle_seconds' must be a number"),
         ("[kiosk]\n\n\nrotate_seconds = 0\n", 4, "key 'kiosk.rotate_seconds' must be a number"),
         ("[kiosk]\nrotate_seconds = true\n", 2, "key 'kiosk.rotate_seconds' must be a number"),
@@ -224,8 +226,9 @@ def test_unknown_table(tmp_path: Path) -> None:
 
 
 def test_lines_inside_multiline_strings_are_not_keys(tmp_path: Path) -> None:
-    path = write(tmp_path, 'content = """\n[kiosk]\nwidth = 1\n"""\nwidth = 10\n')
-    assert str(error_of(path)).startswith(f"{path}:5: key 'width'")
+    # Line-ending backslashes join the lines: content is "/srv/[kiosk]width = 1".
+    path = write(tmp_path, 'content = """\\\n/srv/\\\n[kiosk]\\\nwidth = 1\\\n"""\nwidth = 10\n')
+    assert str(error_of(path)).startswith(f"{path}:6: key 'width'")
 
 
 def test_key_with_a_newline_stays_on_one_line(tmp_path: Path) -> None:
@@ -270,7 +273,9 @@ idle_seconds = 120
 def test_save_preferences_preserves_comments(tmp_path: Path) -> None:
     path = write(tmp_path, COMMENTED)
     save_preferences(path, theme="dracula", width=88)
-    assert path.read_text() == """\
+    assert (
+        path.read_text()
+        == """\
 # kreader settings for the waiting room
 theme = "dracula"  # the clinic's favourite
 width = 88
@@ -280,6 +285,7 @@ width = 88
 enabled = false  # on from Monday
 idle_seconds = 120
 """
+    )
     assert load_settings(path) == Settings(theme="dracula", width=88, idle_seconds=120)
 
 
@@ -408,3 +414,18 @@ def test_save_kiosk_pin_refuses_inline_table(tmp_path: Path) -> None:
 def test_save_kiosk_pin_rejects_a_malformed_hash(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         save_kiosk_pin(tmp_path / "kreader.toml", "1234")
+
+
+def test_save_preferences_write_failure_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, 'theme = "nord"\n')
+
+    def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("kreader.settings.tempfile.mkstemp", refuse)
+    with pytest.raises(SettingsError) as caught:
+        save_preferences(path, width=50)
+    assert str(caught.value) == f"{path}: cannot write settings: Permission denied"
+    assert path.read_text() == 'theme = "nord"\n'

@@ -12,26 +12,31 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
-def help_text() -> str:
-    """The help page's Markdown (kept in ``help.md`` so it reads well on its own)."""
-    return files("kreader").joinpath("help.md").read_text(encoding="utf-8")
+def help_text(kiosk: bool = False) -> str:
+    """The help page's Markdown (kept in ``help.md`` so it reads well on its own; the kiosk has its own)."""
+    name = "help-kiosk.md" if kiosk else "help.md"
+    return files("kreader").joinpath(name).read_text(encoding="utf-8")
 
 
 class HelpScreen(ModalScreen[None]):
     """Keys and mouse, one key away (``?`` or F1); any of escape, ``q``, ``?`` closes it."""
 
     BINDINGS: list[BindingType] = [
-        Binding("escape,q,question_mark,f1", "dismiss", "Close"),
+        Binding("escape,q,question_mark,f1", "close", "Close"),
     ]
 
     DEFAULT_CLASSES = "dialog"
 
+    def __init__(self, kiosk: bool = False) -> None:
+        super().__init__()
+        self.kiosk = kiosk
+
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
-            yield Static("kreader help", id="dialog-title")
+            yield Static("Help" if self.kiosk else "kreader help", id="dialog-title")
             with VerticalScroll(id="help-text"):
-                yield Static(Markdown(help_text()))
+                yield Static(Markdown(help_text(self.kiosk)))
             yield Static("escape closes", classes="dialog-hint")
 
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(result)
+    def action_close(self) -> None:
+        self.dismiss()

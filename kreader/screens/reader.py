@@ -77,6 +77,11 @@ class ReaderScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.set_up()
+
+    def set_up(self) -> None:
+        """Fill the panes and open the start section (subclasses extend this, not ``on_mount``, which
+        Textual calls once per class)."""
         app = self.kapp
         start = app.start
         article = app.library.article(start.article_id) or app.library.articles[0]

@@ -84,9 +84,13 @@ class ContentsTree(Tree[Place]):
     def follow(self, place: Place) -> None:
         """Move the cursor to the entry for ``place`` without opening it."""
         node = self._entries.get(place) or self._entries.get(Place(place.article_id, place.section_id))
-        if node is None or self.cursor_node is node:
+        if node is None:
             return
-        self.move_cursor(node, animate=False)
+        # Nodes just added or expanded have no line number until the tree is laid out again, which Tree
+        # does lazily (on idle); asking for the last line lays it out now, so the cursor lands on the node.
+        _ = self.last_line
+        if self.cursor_node is not node:
+            self.move_cursor(node, animate=False)
 
     def mark_bookmarks(self, library: Library, marked: set[tuple[str, str]]) -> None:
         """Show a star on sections that hold bookmarks."""
