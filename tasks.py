@@ -40,11 +40,21 @@ def setup(extras: str = "test") -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("tasks: installing kreader and its dependencies into .venv", file=sys.stderr)
     status = subprocess.run(
-        [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-e", f"{ROOT}[{extras}]"],
+        [
+            str(BIN / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-e",
+            f"{ROOT}[{extras}]",
+        ],
     ).returncode
     if status != 0:
-        raise SystemExit(f"tasks: installing into .venv failed (pip exit status {status}); see above")
+        raise SystemExit(
+            f"tasks: installing into .venv failed (pip exit status {status}); see above"
+        )
     STAMP.write_text(wanted)
 
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from textual import work
 from textual.app import App
@@ -45,7 +46,7 @@ class KReaderApp(App[None]):
 
     CSS_PATH = "kreader.tcss"
     TITLE = "kreader"
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "cycle_theme", "Theme"),
         Binding("plus", "widen", "Wider", show=False),
         Binding("minus", "narrow", "Narrower", show=False),
@@ -183,7 +184,9 @@ class KReaderApp(App[None]):
         self.store.save_position(Position(article_id, section_id, anchor, fraction, time.time()))
         self.show_store_messages()
 
-    def toggle_bookmark(self, article: Article, section: Section, anchor: str, fraction: float) -> None:
+    def toggle_bookmark(
+        self, article: Article, section: Section, anchor: str, fraction: float
+    ) -> None:
         """Bookmark this place, or remove the bookmark already here."""
         existing = self.store.find(article.id, section.id, anchor, fraction)
         if existing is not None:
@@ -240,5 +243,12 @@ def make_app(
 
         return KioskApp(library, store, settings, notices=notices, theme=theme, clock=clock)
     return KReaderApp(
-        library, store, settings, start=start, notices=notices, theme=theme, config_path=config_path, clock=clock
+        library,
+        store,
+        settings,
+        start=start,
+        notices=notices,
+        theme=theme,
+        config_path=config_path,
+        clock=clock,
     )

@@ -16,7 +16,10 @@ from pathlib import Path
 from kreader import __version__
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "bookmarks": ("kreader.commands.bookmarks", "list, add, remove, export, import or clear bookmarks"),
+    "bookmarks": (
+        "kreader.commands.bookmarks",
+        "list, add, remove, export, import or clear bookmarks",
+    ),
     "search": ("kreader.commands.search", "search the library and print the results"),
     "check": ("kreader.commands.check", "check a library for problems before readers see them"),
     "print": ("kreader.commands.printing", "print an article or a section as text"),
@@ -36,7 +39,11 @@ def common_options(default: object = None) -> argparse.ArgumentParser:
     """
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
-        "--content", metavar="DIR", type=Path, default=default, help="library folder (default: bundled)"
+        "--content",
+        metavar="DIR",
+        type=Path,
+        default=default,
+        help="library folder (default: bundled)",
     )
     parent.add_argument(
         "--data-dir",
@@ -46,7 +53,11 @@ def common_options(default: object = None) -> argparse.ArgumentParser:
         help="bookmark database folder (or KREADER_DATA_DIR)",
     )
     parent.add_argument(
-        "--config", metavar="FILE", type=Path, default=default, help="settings file (or KREADER_CONFIG)"
+        "--config",
+        metavar="FILE",
+        type=Path,
+        default=default,
+        help="settings file (or KREADER_CONFIG)",
     )
     return parent
 
@@ -60,10 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[parent],
     )
     parser.add_argument("--version", action="version", version=f"kreader {__version__}")
-    parser.add_argument("--section", metavar="ID", help="open this section (see the contents for ids)")
-    parser.add_argument("--article", metavar="ID", help="open this article (its file name without .md)")
-    parser.add_argument("--theme", metavar="NAME", help="colour theme (a Textual theme or kreader-contrast)")
-    parser.add_argument("--fresh", action="store_true", help="start at the beginning, not where you left off")
+    parser.add_argument(
+        "--section", metavar="ID", help="open this section (see the contents for ids)"
+    )
+    parser.add_argument(
+        "--article", metavar="ID", help="open this article (its file name without .md)"
+    )
+    parser.add_argument(
+        "--theme", metavar="NAME", help="colour theme (a Textual theme or kreader-contrast)"
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="start at the beginning, not where you left off"
+    )
     parser.add_argument("--kiosk", action="store_true", help="run as a locked waiting-room kiosk")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub_parent = common_options(argparse.SUPPRESS)

@@ -36,7 +36,7 @@ _CONTROL_RE = re.compile(
     r"""
     (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?          # CSI ... final byte
   | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])     # OSC, DCS, SOS, PM, APC ...
-      [^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?     # ... up to BEL or ST
+      [^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?   # ... up to BEL or ST (never past a line)
   | \x1b[ -/]*[0-~]?                            # other escapes (charset, keypad, RIS ...)
   | [\x00-\x08\x0b-\x1f\x7f-\x9f]               # stray controls
     """,
@@ -46,6 +46,7 @@ _CONTROL_RE = re.compile(
 
 def find_controls(text: str) -> list[tuple[int, str]]:
     """Line numbers (1-based) and ``repr`` of each terminal control sequence in ``text``."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     found: list[tuple[int, str]] = []
     for match in _CONTROL_RE.finditer(text):
         found.append((text.count("\n", 0, match.start()) + 1, repr(match.group())))
@@ -182,7 +183,9 @@ class Article:
     that is opened first.
     """
 
-    def __init__(self, id: str, path: Path, body: str, body_line: int, meta: FrontMatter, title: str):
+    def __init__(
+        self, id: str, path: Path, body: str, body_line: int, meta: FrontMatter, title: str
+    ):
         self.id = id
         """Stable id: the file name without ``.md``."""
         self.path = path
@@ -294,7 +297,9 @@ def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
 
 def _text_of(value: Any, key: str, path: Path, line: int) -> str:
     if not isinstance(value, str):
-        raise _FrontMatterError(line, f"front matter key '{key}' must be a string, not {type(value).__name__}")
+        raise _FrontMatterError(
+            line, f"front matter key '{key}' must be a string, not {type(value).__name__}"
+        )
     return strip_controls(value).strip()
 
 
@@ -324,7 +329,10 @@ def parse_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
         match = re.search(r"line (\d+)", str(exc))
         # tomllib names the line, except for errors "at end of document": the last line before the fence.
         line = int(match.group(1)) + 1 if match else close
-        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc)) or "invalid TOML"
+        message = (
+            re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
+            or "invalid TOML"
+        )
         raise _FrontMatterError(line, f"malformed front matter: {message}") from None
 
     def line_of(key: str) -> int:
@@ -347,13 +355,17 @@ def parse_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
         if isinstance(reviewed, dt.datetime):
             reviewed = reviewed.date()
         if not isinstance(reviewed, dt.date):
-            raise _FrontMatterError(line_of("reviewed"), "front matter key 'reviewed' must be a date (2024-05-01)")
+            raise _FrontMatterError(
+                line_of("reviewed"), "front matter key 'reviewed' must be a date (2024-05-01)"
+            )
         meta["reviewed"] = reviewed
     unknown = sorted(set(data) - KNOWN_FRONT_MATTER)
     if "contact" in data:
         contact = data["contact"]
         if not isinstance(contact, dict):
-            raise _FrontMatterError(line_of("contact"), "front matter key 'contact' must be a table ([contact])")
+            raise _FrontMatterError(
+                line_of("contact"), "front matter key 'contact' must be a table ([contact])"
+            )
         values = {}
         for key in KNOWN_CONTACT & set(contact):
             values[key] = _text_of(contact[key], f"contact.{key}", path, line_of(key))
@@ -369,7 +381,9 @@ def read_article(path: Path, article_id: str | None = None) -> Article | Content
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return ContentError(path, 1, f"file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})")
+            return ContentError(
+                path, 1, f"file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})"
+            )
         data = path.read_bytes()
     except OSError as exc:
         return ContentError(path, 1, f"cannot read file: {exc.strerror or exc}")
@@ -377,7 +391,9 @@ def read_article(path: Path, article_id: str | None = None) -> Article | Content
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        return ContentError(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})")
+        return ContentError(
+            path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        )
     return parse_article(text, path, article_id)
 
 
@@ -388,7 +404,12 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
         meta, body, body_line = parse_front_matter(text, path)
     except _FrontMatterError as exc:
         return ContentError(path, exc.line, exc.reason)
-    title = meta.title or _first_title(body) or path.stem.replace("-", " ").replace("_", " ").strip() or path.name
+    title = (
+        meta.title
+        or _first_title(body)
+        or path.stem.replace("-", " ").replace("_", " ").strip()
+        or path.name
+    )
     return Article(article_id or path.stem, path, body, body_line, meta, title)
 
 
@@ -443,7 +464,9 @@ def library_files(root: Path) -> list[Path]:
     if not root.is_dir():
         raise LibraryError(f"{root}: not a folder")
     try:
-        return sorted(p for p in root.iterdir() if p.suffix.lower() == ".md" and not p.name.startswith("."))
+        return sorted(
+            p for p in root.iterdir() if p.suffix.lower() == ".md" and not p.name.startswith(".")
+        )
     except OSError as exc:
         raise LibraryError(f"{root}: cannot read content folder: {exc.strerror or exc}") from None
 
@@ -461,7 +484,9 @@ def load_library(root: Path) -> Library:
         result = read_article(path, _unique(path.stem, taken))
         (errors if isinstance(result, ContentError) else articles).append(result)  # type: ignore[arg-type]
     if not articles:
-        detail = f" ({len(errors)} file(s) skipped: {'; '.join(map(str, errors))})" if errors else ""
+        detail = (
+            f" ({len(errors)} file(s) skipped: {'; '.join(map(str, errors))})" if errors else ""
+        )
         raise LibraryError(f"{root}: no readable article (*.md) in this folder{detail}")
     articles.sort(key=_reading_order)
     return Library(root, tuple(articles), tuple(errors))

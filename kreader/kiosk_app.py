@@ -14,6 +14,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import platformdirs
 from rich.style import Style
@@ -38,7 +39,11 @@ KIOSK_WIDTH = 72
 
 CRISIS_LINE = "In a crisis in the US, call or text 988."
 DEFAULT_DISCLAIMER = "General information only, not medical advice. Talk to a qualified clinician."
+RESTART_CODE = 75
+"""Return code of a kiosk app that hit an internal error and wants a fresh start (EX_TEMPFAIL)."""
 RELOAD_SECONDS = 3.0
+WAKE_GRACE_SECONDS = 0.6
+"""After a wake, clicks in this window belong to the touch that woke the kiosk and are not acted on."""
 """How often the content folder is checked for edits."""
 
 log = logging.getLogger("kreader.kiosk")
@@ -98,7 +103,7 @@ def qr_text(data: str) -> Text:
 class ContactScreen(ModalScreen[None]):
     """How to reach the clinic, with a QR code a phone can scan to take the contact home."""
 
-    BINDINGS: list[BindingType] = [Binding("escape,c", "dismiss", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,c", "dismiss", "Close")]
     DEFAULT_CLASSES = "dialog"
 
     def __init__(self, contact: Contact, disclaimer: str) -> None:
@@ -107,19 +112,25 @@ class ContactScreen(ModalScreen[None]):
         self.disclaimer = disclaimer
 
     def compose(self) -> ComposeResult:
-        reach = [part for part in (self.contact.name, self.contact.address, self.contact.phone) if part]
+        reach = [
+            part for part in (self.contact.name, self.contact.address, self.contact.phone) if part
+        ]
         with Vertical(id="dialog-body"):
             yield Static("Contact the clinic", id="dialog-title")
             with Horizontal(id="contact-row"):
                 if self.contact:
                     yield Static(qr_text(contact_qr_data(self.contact)), id="contact-qr")
                 with Vertical(id="contact-text"):
-                    yield Static("\n".join(reach) or "Please ask at the front desk.", id="contact-details")
+                    yield Static(
+                        "\n".join(reach) or "Please ask at the front desk.", id="contact-details"
+                    )
                     yield Static(
                         "Scan the code with your phone's camera to save this number and address.",
                         classes="dialog-hint",
                     )
-                    yield Static(contact_lines(self.contact, self.disclaimer)[1], id="contact-disclaimer")
+                    yield Static(
+                        contact_lines(self.contact, self.disclaimer)[1], id="contact-disclaimer"
+                    )
             yield Static("escape or c closes", classes="dialog-hint")
 
     async def action_dismiss(self, result: None = None) -> None:
@@ -129,7 +140,7 @@ class ContactScreen(ModalScreen[None]):
 class PinScreen(ModalScreen[None]):
     """Staff exit: the right PIN ends the kiosk; five wrong tries lock the prompt for a minute."""
 
-    BINDINGS: list[BindingType] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CLASSES = "dialog"
 
     def __init__(self, gate: PinGate) -> None:
@@ -139,7 +150,9 @@ class PinScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
             yield Static("Staff exit", id="dialog-title")
-            yield Input(password=True, restrict=r"[0-9]*", max_length=12, placeholder="PIN", id="pin-input")
+            yield Input(
+                password=True, restrict=r"[0-9]*", max_length=12, placeholder="PIN", id="pin-input"
+            )
             yield Static("Enter the staff PIN and press enter.", id="pin-status")
             yield Static("escape returns to reading", classes="dialog-hint")
 
@@ -150,7 +163,9 @@ class PinScreen(ModalScreen[None]):
     def _show_lock(self) -> bool:
         left = self.gate.locked_for()
         if left > 0:
-            self.query_one("#pin-status", Static).update(f"Too many wrong tries. Try again in {left:.0f} s.")
+            self.query_one("#pin-status", Static).update(
+                f"Too many wrong tries. Try again in {left:.0f} s."
+            )
             return True
         return False
 
@@ -158,18 +173,27 @@ class PinScreen(ModalScreen[None]):
     def _submitted(self, event: Input.Submitted) -> None:
         pin = event.value
         event.input.value = ""
+        if not self._show_lock():
+            self.query_one("#pin-status", Static).update("Checking…")
+            self.check(pin)
+
+    @work(thread=True, exclusive=True, group="pin")
+    def check(self, pin: str) -> None:
+        """Hashing a PIN takes a fifth of a second: do it off the UI thread."""
         result = self.gate.attempt(pin)
+        self.app.call_from_thread(self._show_result, result)
+
+    def _show_result(self, result: str) -> None:
         status = self.query_one("#pin-status", Static)
         if result == "ok":
             self.app.exit(return_code=0)
         elif result == "no-pin":
             status.update("No staff PIN is set: stop the kiosk from its service manager.")
-        elif result == "locked":
-            self._show_lock()
-        else:
-            left = self.gate.attempts_left()
-            if not self._show_lock():
-                status.update(f"Wrong PIN. {left} tr{'y' if left == 1 else 'ies'} left before a one-minute lock.")
+        elif not self._show_lock():
+            left = self.gate.attempts_left
+            status.update(
+                f"Wrong PIN. {left} tr{'y' if left == 1 else 'ies'} left before a one-minute lock."
+            )
 
     def action_cancel(self) -> None:
         self.dismiss()
@@ -196,7 +220,7 @@ class UnavailableScreen(Screen[None]):
 class KioskReaderScreen(ReaderScreen, inherit_bindings=False):
     """The reader with only reading keys, a contact line and disclaimer always shown, and the attract banner."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n,right_square_bracket", "next", "Next"),
         Binding("p,left_square_bracket", "previous", "Back"),
         Binding("slash", "search", "Search"),
@@ -257,9 +281,17 @@ class KioskApp(KReaderApp, inherit_bindings=False):
     """The locked-down reader. Only reading keys act; the staff chord asks for the PIN."""
 
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS: list[BindingType] = []
-    INPUT_EVENTS = (events.Key, events.MouseDown, events.MouseUp, events.Click, events.MouseScrollDown,
-                    events.MouseScrollUp, events.MouseMove)
+    BINDINGS: ClassVar[list[BindingType]] = []
+    INPUT_EVENTS = (
+        events.Key,
+        events.MouseDown,
+        events.MouseUp,
+        events.Click,
+        events.MouseScrollDown,
+        events.MouseScrollUp,
+        events.MouseMove,
+    )
+    CLICK_EVENTS = (events.MouseDown, events.MouseUp, events.Click)
 
     def __init__(
         self,
@@ -287,6 +319,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         self.load_error = ""
         self._signature: tuple[tuple[str, int, int], ...] = ()
         self.errors_logged = 0
+        self._mouse_grace_until = 0.0
 
     @staticmethod
     def _featured_id(library: Library, settings: Settings) -> str:
@@ -306,7 +339,9 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         candidates += [a for a in self.library.articles if a is not featured]
         for article in candidates:
             if article.contact:
-                return article.contact, article.disclaimer or (featured.disclaimer if featured else "")
+                return article.contact, article.disclaimer or (
+                    featured.disclaimer if featured else ""
+                )
         return Contact(), featured.disclaimer if featured else ""
 
     # -- start-up --------------------------------------------------------------------------------------------
@@ -333,11 +368,15 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         try:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP):
-                loop.add_signal_handler(sig, self.exit, 0)
+                loop.add_signal_handler(sig, self._exit_cleanly)
             loop.add_signal_handler(signal.SIGINT, lambda: None)
             signal.signal(signal.SIGTSTP, signal.SIG_IGN)
         except (RuntimeError, ValueError, NotImplementedError):
             log.warning("could not install signal handlers (not the main thread)")
+
+    def _exit_cleanly(self) -> None:
+        """SIGTERM or SIGHUP from the service manager: stop with status 0."""
+        self.exit(return_code=0)
 
     # -- input -----------------------------------------------------------------------------------------------
 
@@ -345,7 +384,11 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         if isinstance(event, self.INPUT_EVENTS):
             if self.policy.wake():
                 self._set_attract(False)
+                # The touch that woke the kiosk arrives as move, down, up and click: none of them acts.
+                self._mouse_grace_until = self.clock() + WAKE_GRACE_SECONDS
                 return  # the first input after the attract loop only wakes the kiosk
+            if isinstance(event, self.CLICK_EVENTS) and self.clock() < self._mouse_grace_until:
+                return
             if isinstance(event, events.Key):
                 if is_staff_chord(event.key):
                     self.open_pin()
@@ -384,7 +427,9 @@ class KioskApp(KReaderApp, inherit_bindings=False):
     def _draw_countdown(self) -> None:
         for screen in self.screen_stack:
             if isinstance(screen, KioskReaderScreen) and screen.is_mounted:
-                screen.query_one("#attract-bar", ProgressBar).progress = self.policy.countdown_fraction()
+                screen.query_one(
+                    "#attract-bar", ProgressBar
+                ).progress = self.policy.countdown_fraction()
 
     def idle_reset(self) -> None:
         """Forget the visitor: close every screen, clear search and bookmarks, show the featured article's start."""
@@ -410,7 +455,9 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         except LookupError:
             return
         view = reader.query_one(SectionView)
-        step = self.policy.next_attract_step(view.scroll_y, view.max_scroll_y, view.scrollable_content_region.height)
+        step = self.policy.next_attract_step(
+            view.scroll_y, view.max_scroll_y, view.scrollable_content_region.height
+        )
         if step == "page":
             view.scroll_page_down(animate=True, duration=1.2)
             return
@@ -438,7 +485,9 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         try:
             library = load_library(self.library.root)
         except LibraryError as exc:
-            self.call_from_thread(self._log_problem, f"content not reloaded, keeping what is shown: {exc}")
+            self.call_from_thread(
+                self._log_problem, f"content not reloaded, keeping what is shown: {exc}"
+            )
             return
         for error in library.errors:
             self.call_from_thread(self._log_problem, f"content file skipped: {error}")
@@ -460,8 +509,13 @@ class KioskApp(KReaderApp, inherit_bindings=False):
             return
         from kreader.widgets.contents import ContentsTree
 
-        current = (reader.article.id if reader.article else "", reader.section.id if reader.section else "")
-        article = library.article(current[0]) or library.article(self.featured) or library.articles[0]
+        current = (
+            reader.article.id if reader.article else "",
+            reader.section.id if reader.section else "",
+        )
+        article = (
+            library.article(current[0]) or library.article(self.featured) or library.articles[0]
+        )
         section = article.section(current[1]) or article.sections[0]
         reader.query_one(ContentsTree).fill(library, article.id)
         reader.article = None
@@ -476,17 +530,43 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         _write_log(message)
 
     def _handle_exception(self, error: Exception) -> None:
-        """Log the error and go back to the start instead of dying in front of a visitor."""
+        """Log the error and ask to be started afresh instead of showing a traceback to a visitor.
+
+        Textual stops the message loop that raised, so no part of this app can be trusted any more; the
+        caller (`run_kiosk`) builds a new app, which opens at the start screen.
+        """
         self.errors_logged += 1
         _write_log("".join(traceback.format_exception(error)))
-        self.call_later(self._recover)
+        self._return_code = RESTART_CODE
+        self._close_messages_no_wait()
 
-    def _recover(self) -> None:
-        try:
-            self.idle_reset()
-        except Exception as exc:  # the reader itself is broken: let the service manager restart us
-            _write_log("".join(traceback.format_exception(exc)))
-            self.exit(return_code=1)
+
+def run_kiosk(
+    build: Callable[[], KioskApp],
+    run: Callable[[KioskApp], int | None] = lambda app: app.run(),
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    max_restarts: int = 5,
+    window: float = 60.0,
+) -> int:
+    """Run kiosk apps until one ends for a reason other than an internal error.
+
+    After an error the kiosk comes back at its start screen at once; if it fails ``max_restarts`` times within
+    ``window`` seconds something is badly wrong, and it exits with status 1 for the service manager to handle.
+    """
+    failures: list[float] = []
+    while True:
+        app = build()
+        run(app)
+        if app.return_code != RESTART_CODE:
+            return app.return_code or 0
+        now = clock()
+        failures = [t for t in failures if now - t < window] + [now]
+        if len(failures) >= max_restarts:
+            _write_log(
+                f"{len(failures)} errors within {window:.0f} s; exiting for the service manager"
+            )
+            return 1
 
 
 def _write_log(message: str) -> None:

@@ -114,7 +114,9 @@ class SectionLayout:
                 return start + round(min(1.0, max(0.0, fraction)) * (end - start))
         return 0
 
-    def find(self, term: str, occurrence: int = 0, near: float | None = None) -> tuple[int, int, int] | None:
+    def find(
+        self, term: str, occurrence: int = 0, near: float | None = None
+    ) -> tuple[int, int, int] | None:
         """(line, first cell, end cell) of a match of ``term``, ignoring case and accents.
 
         Takes the ``occurrence``-th match, or with ``near`` (a fraction of the text) the match closest to it.

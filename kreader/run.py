@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -57,7 +58,9 @@ def run_reader(args: argparse.Namespace) -> int:
         from kreader.themes import known_theme, theme_names
 
         if not known_theme(args.theme):
-            raise CliError(f"unknown theme {args.theme!r}; choose one of: {', '.join(theme_names())}")
+            raise CliError(
+                f"unknown theme {args.theme!r}; choose one of: {', '.join(theme_names())}"
+            )
 
     from kreader.app import StartAt, make_app
 
@@ -70,20 +73,34 @@ def run_reader(args: argparse.Namespace) -> int:
         start = StartAt(args.article)
     if args.section:
         candidates = [library.article(args.article)] if args.article else list(library.articles)
-        found = next(((a, a.section(args.section)) for a in candidates if a and a.section(args.section)), None)
+        found = next(
+            ((a, a.section(args.section)) for a in candidates if a and a.section(args.section)),
+            None,
+        )
         if found is None:
             valid = ", ".join(s.id for a in candidates if a for s in a.sections)
             raise CliError(f"no section {args.section!r}; valid section ids: {valid}")
         start = StartAt(found[0].id, args.section)
 
     if kiosk:
+        from kreader.kiosk_app import KioskApp, _write_log, run_kiosk
         from kreader.store import MemoryStore
 
-        app = make_app(library, MemoryStore(), settings, theme=args.theme, kiosk=True, notices=notices)
         if load_error:
-            from kreader.kiosk_app import _write_log
-
             _write_log(load_error)
+
+        def build() -> KioskApp:
+            nonlocal library
+            if library.articles:  # each fresh start reads the content again: it may have been mended
+                with contextlib.suppress(LibraryError):
+                    library = load_library(library.root)
+            kiosk_app = make_app(
+                library, MemoryStore(), settings, theme=args.theme, kiosk=True, notices=notices
+            )
+            assert isinstance(kiosk_app, KioskApp)
+            return kiosk_app
+
+        return run_kiosk(build)
     else:
         from kreader.store import default_data_dir, open_store
 
@@ -94,9 +111,17 @@ def run_reader(args: argparse.Namespace) -> int:
             if saved and article and article.section(saved.section_id):
                 section = article.section(saved.section_id)
                 note = f"Resumed where you left off: {section.title if section else ''} (--fresh starts over)"
-                start = StartAt(saved.article_id, saved.section_id, saved.anchor, saved.fraction, note)
+                start = StartAt(
+                    saved.article_id, saved.section_id, saved.anchor, saved.fraction, note
+                )
         app = make_app(
-            library, store, settings, start=start, notices=notices, theme=args.theme, config_path=config_path
+            library,
+            store,
+            settings,
+            start=start,
+            notices=notices,
+            theme=args.theme,
+            config_path=config_path,
         )
     try:
         app.run()

@@ -1,11 +1,12 @@
-"""Full-text search over a library: an inverted index built once, answering each keystroke in milliseconds.
+"""Full-text search over a library: an inverted index built once, then queried on each keystroke.
 
-Matching ignores case and accents (`fold`), needs every query word (AND, any order), takes each word as a
-prefix of indexed words (so ``keta`` finds ``ketamine``) and ``"quoted words"`` as a phrase. The index is built
-from the plain text markdown-it gives, so Markdown syntax, link targets and code fence markers are never hits.
+Matching ignores case and accents (`fold`) and needs every query word (AND, in any order). Each word
+is a prefix of indexed words (``keta`` finds ``ketamine``); ``"quoted words"`` are a phrase. The index
+holds the plain text markdown-it gives, so Markdown syntax, link targets and code fence markers are
+never hits.
 
-This module never imports Textual: the reader builds the index in a worker thread and the ``kreader search``
-command uses it without a screen. A built `SearchIndex` is never changed, so any thread may query it.
+This module never imports Textual: the reader builds the index in a worker thread, and ``kreader
+search`` uses it without a screen. A built `SearchIndex` is never modified, so any thread may query it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import re
 import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from operator import sub
+from typing import Any, Literal, NamedTuple
 
 from markdown_it.token import Token
 
@@ -28,61 +30,74 @@ MAX_QUERY_CHARS = 8192
 MAX_TERMS = 32
 """Words and phrases of a query beyond this many are ignored."""
 MAX_WORD_CHARS = 200
-"""Query and indexed words are cut to this length."""
+"""Query words and indexed words are cut to this length."""
 MAX_PHRASE_WORDS = 32
 """Words of one phrase beyond this many are ignored."""
 MAX_EXPANSION_WORDS = 200
-"""A prefix matching more indexed words than this uses only the most frequent of them."""
-MAX_EXPANSION_PAIRS = 30_000
-"""...and only as many as keep the (word, section) pairs to visit under this (short prefixes stay fast)."""
+"""A prefix matching more indexed words than this stands for the most frequent of them only..."""
+MAX_EXPANSION_PAIRS = 20_000
+"""...and for no more of them than keeps its (word, section) pairs under this: short prefixes such as
+``a`` stay fast on a large library, at the cost of missing rare words until another letter is typed."""
 MAX_OCCURRENCES = 10_000
-"""`SearchIndex.occurrences` stops after this many matches."""
+"""`SearchIndex.occurrences` gives at most this many matches."""
 SNIPPET_WIDTH = 90
-"""Characters of section text around a match shown in a snippet (more if the match itself is longer)."""
+"""Characters of section text in a snippet (more when the match itself is longer)."""
 SNIPPET_LEAD = 30
-"""Characters of the snippet taken before the match."""
+"""Characters of the snippet taken from before the match."""
 ELLIPSIS = "…"
 
 Where = Literal["title", "heading", "body"]
 
-# A word: letters and digits (not "_"), with any combining marks of decomposed (NFD) text kept inside it.
+# A word: letters and digits (not "_"), keeping the combining marks of decomposed (NFD) text inside it.
 _WORD_RE = re.compile(
     r"[^\W_](?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])*"
 )
 _SPACE_RE = re.compile(r"\s+")
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+_ODD_SPACE_RE = re.compile(r"[^\S ]")  # whitespace other than a plain space
+# Characters that make markdown-it's inline parser produce something other than the text itself.
+_INLINE_MARKUP_RE = re.compile(r"[\\`*_\[<&~]")
+_EXACT_COUNT_PAIRS = 5_000
+"""Above this many (word, section) pairs, a prefix's matches are counted approximately."""
+_FOLD_CHUNK = 256
+"""Characters per chunk whose folded offset is remembered, for non-ASCII sections."""
 _ZONE_TITLE, _ZONE_HEADING, _ZONE_BODY, _ZONE_ARTICLE = 3.0, 2.0, 1.0, 0.5
 
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of ``text``: NFKD, combining marks dropped, casefolded.
 
-    Folding is done character by character (no character's fold depends on its neighbours), so
-    ``fold(a + b) == fold(a) + fold(b)``: the viewer can fold rendered lines and find the same matches.
+    Each character folds on its own, so ``fold(a + b) == fold(a) + fold(b)``: a viewer can fold the
+    lines it shows and find the matches there.
     """
     if text.isascii():
         return text.lower()
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
-    if not text.isascii():  # casefold can produce new combining marks ("İ" -> "i̇")
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _NON_ASCII_RE.sub(_drop_mark, unicodedata.normalize("NFKD", text)).casefold()
+    if not text.isascii():  # casefolding can make new combining marks ("İ" -> "i̇")
+        text = _NON_ASCII_RE.sub(_drop_mark, unicodedata.normalize("NFKD", text))
     return text
 
 
+def _drop_mark(match: re.Match[str]) -> str:
+    """Nothing for a combining mark, else the character (called only for non-ASCII characters)."""
+    char = match.group()
+    return "" if unicodedata.combining(char) else char
+
+
 def words_of(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, folded word) of every word of ``text``: the one tokenizer used for index and queries."""
+    """(start, end, folded word) of each word of ``text``: the one tokenizer of index and queries."""
     return [(m.start(), m.end(), fold(m.group())[:MAX_WORD_CHARS]) for m in _WORD_RE.finditer(text)]
 
 
-# --- queries -----------------------------------------------------------------------------------------------
+# --- queries ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Query:
-    """A parsed query: folded words matched as prefixes, and phrases of consecutive words.
+    """A parsed query: folded words, each matched as a prefix, and phrases of consecutive words.
 
-    In a phrase every word but the last must be a whole indexed word; the last is a prefix, so a phrase
-    being typed already matches.
+    In a phrase every word but the last must be a whole indexed word, and the last is a prefix, so a
+    phrase being typed matches already.
     """
 
     terms: tuple[str, ...] = ()
@@ -93,17 +108,17 @@ class Query:
 
     @property
     def atoms(self) -> tuple[tuple[str, ...], ...]:
-        """Every term (as a one-word tuple) and phrase: each must match for a section to match."""
+        """Every term (as a one-word tuple) and phrase: a section must match each of them."""
         return tuple((term,) for term in self.terms) + self.phrases
 
 
 def parse_query(query: str) -> Query:
-    """Split a query typed by a person into terms and phrases; never fails, whatever the text.
+    """Split what a person typed into terms and phrases; never fails, whatever the text.
 
-    ``"..."`` makes a phrase (an unclosed quote runs to the end). Outside quotes, a chunk without spaces
-    that holds several words (``NMDA-receptor``, ``don't``, ``2.5``) is a phrase too, since that is how
-    the text was indexed. Regular-expression characters are just punctuation. Lengths are capped (see
-    `MAX_QUERY_CHARS`, `MAX_TERMS`, `MAX_WORD_CHARS`, `MAX_PHRASE_WORDS`).
+    ``"..."`` makes a phrase (an unclosed quote runs to the end). Outside quotes, a chunk without
+    spaces holding several words (``NMDA-receptor``, ``don't``, ``2.5``) is a phrase too, as the text
+    was indexed that way. Regular-expression characters are mere punctuation. Sizes are capped by
+    `MAX_QUERY_CHARS`, `MAX_TERMS`, `MAX_WORD_CHARS` and `MAX_PHRASE_WORDS`.
     """
     terms: list[str] = []
     phrases: list[tuple[str, ...]] = []
@@ -128,44 +143,46 @@ def parse_query(query: str) -> Query:
     return Query(tuple(terms), tuple(phrases))
 
 
-# --- results -----------------------------------------------------------------------------------------------
+# --- results ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One match: which section, a snippet to show, and enough to find the match in the rendered text."""
+    """One match: its section, a snippet to show, and what a viewer needs to find it in the text."""
 
     article_id: str
     article_title: str
     section_id: str
     section_title: str
     score: float
-    """Higher is better; only comparable between hits of one query."""
+    """Higher is better; compare only hits of one query. Always 0.0 from `SearchIndex.occurrences`."""
     snippet: str
-    """Plain text around the match on one line, with `ELLIPSIS` where it was cut."""
+    """Plain text around the match, on one line, with `ELLIPSIS` where it was cut."""
     highlights: tuple[tuple[int, int], ...]
-    """(start, end) character spans of ``snippet`` that matched the query."""
+    """(start, end) spans of ``snippet`` that match the query."""
     where: Where
-    """``title`` if the section title matched, else ``heading`` if the match is in a heading, else ``body``."""
+    """``title`` if the section title (or, for an article's first section, the article title)
+    matched, else ``heading`` if the match is in a heading, else ``body``."""
     anchor: str
     """Id of the ``###`` subsection heading above the match, ``""`` if none."""
     term: str
-    """The matched text exactly as in `SearchIndex.section_text` (a whole phrase for a phrase)."""
+    """The matched text exactly as in `SearchIndex.section_text` (a whole phrase for a phrase); for
+    a title-only hit, the matched text of the title."""
     occurrence: int
-    """How many non-overlapping occurrences of ``fold(term)`` come before this one in
-    ``fold(section_text)`` (0 = the first); -1 when the match is only in the section title."""
+    """How many non-overlapping occurrences of ``fold(term)`` come before this match in
+    ``fold(section_text)``, searching from the start (0: it is the first); -1 for a title-only hit."""
     fraction: float
-    """Match's character offset divided by the length of the section text (0.0 for title-only hits)."""
+    """The match's character offset divided by the length of the section text (0.0 for title-only)."""
     title_highlights: tuple[tuple[int, int], ...] = ()
-    """(start, end) character spans of ``section_title`` that matched the query."""
+    """(start, end) spans of ``section_title`` that match the query."""
 
 
-# --- index structures --------------------------------------------------------------------------------------
+# --- index structures ---------------------------------------------------------------------------
 
 
 class _Postings(NamedTuple):
-    """Where one word occurs: the documents, and for document ``docs[i]`` the positions
-    ``poss[offs[i]:offs[i + 1]]`` (global positions, ascending)."""
+    """Where one word is: documents ``docs`` (ascending), the positions in document ``docs[i]``
+    being ``poss[offs[i]:offs[i + 1]]`` (global positions, ascending)."""
 
     docs: array[int]
     offs: array[int]
@@ -173,10 +190,10 @@ class _Postings(NamedTuple):
 
 
 class _Index:
-    """An inverted index over documents whose words have global positions (documents never share one).
+    """An inverted index whose documents' words have global positions (no two documents share one).
 
-    A gap of one position is left between documents, and between blocks of one document, so a phrase
-    never spans two paragraphs.
+    A position is left empty between documents, and between blocks of one document, so that phrases
+    never run across two paragraphs.
     """
 
     def __init__(self, postings: dict[str, _Postings], bases: array[int]) -> None:
@@ -186,23 +203,23 @@ class _Index:
         """Global position of each document's first word."""
 
     def expand(self, prefix: str) -> list[str]:
-        """Indexed words starting with ``prefix``, capped to the most frequent for very short prefixes."""
+        """Indexed words starting with ``prefix`` (capped: `MAX_EXPANSION_WORDS`)."""
         lo = bisect_left(self.vocab, prefix)
         hi = bisect_left(self.vocab, prefix[:-1] + chr(ord(prefix[-1]) + 1)) if prefix else lo
+        if hi - lo <= 1:
+            return self.vocab[lo:hi]
         words = self.vocab[lo:hi]
-        if len(words) <= 1:
-            return words
-        pairs = sum(len(self.postings[word].docs) for word in words)
+        postings = self.postings
+        pairs = sum(len(postings[word].docs) for word in words)
         if len(words) <= MAX_EXPANSION_WORDS and pairs <= MAX_EXPANSION_PAIRS:
             return words
-        ranked = sorted(words, key=lambda word: -len(self.postings[word].poss))
-        if prefix in self.postings:  # the whole word typed always counts
-            ranked.remove(prefix)
+        ranked = sorted(words, key=lambda word: -len(postings[word].poss))[:MAX_EXPANSION_WORDS]
+        if prefix in postings and prefix not in ranked:  # the whole word typed always counts
             ranked.insert(0, prefix)
         kept: list[str] = []
         pairs = 0
-        for word in ranked[:MAX_EXPANSION_WORDS]:
-            pairs += len(self.postings[word].docs)
+        for word in ranked:
+            pairs += len(postings[word].docs)
             if kept and pairs > MAX_EXPANSION_PAIRS:
                 break
             kept.append(word)
@@ -215,27 +232,47 @@ class _Index:
             found.update(self.postings[word].docs)
         return found
 
-    def positions(self, words: Sequence[str], docs: Collection[int]) -> dict[int, list[int]]:
-        """Sorted positions of any of ``words`` in each of ``docs`` that holds one."""
-        found: dict[int, list[int]] = {}
+    def counts(self, words: Sequence[str]) -> dict[int, int]:
+        """How many times ``words`` occur in each document holding one.
+
+        Exact unless the words are many (a short prefix): then only the most frequent word is
+        counted, and other documents count 1, which keeps this to a few C-level passes.
+        """
+        if not words:
+            return {}
+        postings = [self.postings[word] for word in words]
+        top = max(postings, key=lambda p: len(p.poss))
+        found = dict(zip(top.docs, map(sub, top.offs[1:], top.offs), strict=False))
+        if len(postings) == 1:
+            return found
+        if sum(len(p.docs) for p in postings) > _EXACT_COUNT_PAIRS:
+            others: set[int] = set()
+            for p in postings:
+                others.update(p.docs)
+            others.difference_update(found)
+            found.update(dict.fromkeys(others, 1))
+            return found
+        get = found.get
+        for p in postings:
+            if p is not top:
+                for doc, count in zip(p.docs, map(sub, p.offs[1:], p.offs), strict=False):
+                    found[doc] = get(doc, 0) + count
+        return found
+
+    def positions(self, words: Sequence[str], doc: int) -> list[int]:
+        """Sorted positions of any of ``words`` in document ``doc``."""
+        found: list[int] = []
         for word in words:
             p = self.postings[word]
-            if len(p.docs) <= 4 * len(docs):  # walk the word's documents
-                for i, doc in enumerate(p.docs):
-                    if doc in docs:
-                        found.setdefault(doc, []).extend(p.poss[p.offs[i] : p.offs[i + 1]])
-            else:  # look each wanted document up
-                for doc in docs:
-                    i = bisect_left(p.docs, doc)
-                    if i < len(p.docs) and p.docs[i] == doc:
-                        found.setdefault(doc, []).extend(p.poss[p.offs[i] : p.offs[i + 1]])
+            i = bisect_left(p.docs, doc)
+            if i < len(p.docs) and p.docs[i] == doc:
+                found.extend(p.poss[p.offs[i] : p.offs[i + 1]])
         if len(words) > 1:
-            for positions in found.values():
-                positions.sort()
+            found.sort()
         return found
 
     def phrase(self, words: Sequence[str]) -> dict[int, list[int]]:
-        """Start positions of the phrase in each document: words in a row, the last one a prefix."""
+        """Start positions, per document, of ``words`` in a row (the last one a prefix)."""
         if words[0] not in self.postings:
             return {}
         starts = set(self.postings[words[0]].poss)
@@ -268,22 +305,24 @@ class _IndexBuilder:
         self._next = 0
 
     def add(self, words: Sequence[str | None]) -> int:
-        """Add the next document (``None`` marks a gap between blocks); returns its base position."""
+        """Add the next document (``None`` is an empty position); returns its base position."""
         doc, base = len(self._bases), self._next
         self._bases.append(base)
         table = self._words
-        for offset, word in enumerate(words):
-            if word is None:
-                continue
-            entry = table.get(word)
-            if entry is None:
-                entry = table[word] = ([], [], [])
-            docs, offs, poss = entry
-            if not docs or docs[-1] != doc:
-                docs.append(doc)
-                offs.append(len(poss))
-            poss.append(base + offset)
-        self._next = base + len(words) + 1
+        position = base
+        for word in words:
+            if word is not None:
+                entry = table.get(word)
+                if entry is None:
+                    table[word] = ([doc], [0], [position])
+                else:
+                    docs, offs, poss = entry
+                    if docs[-1] != doc:
+                        docs.append(doc)
+                        offs.append(len(poss))
+                    poss.append(position)
+            position += 1
+        self._next = position + 1
         return base
 
     def build(self) -> _Index:
@@ -296,9 +335,8 @@ class _IndexBuilder:
 
 @dataclass(frozen=True)
 class _Doc:
-    """One section as indexed: its plain text and where each of its words is."""
+    """One section as indexed: its plain text and where its words are."""
 
-    article: int
     article_id: str
     article_title: str
     section_id: str
@@ -306,23 +344,30 @@ class _Doc:
     text: str
     folded: str
     """``fold(text)``."""
-    lines: tuple[tuple[int, int], ...]
-    """(offset in text, offset in folded) of each line start; empty when folding keeps offsets (ASCII)."""
+    chunks: array[int]
+    """Offset in ``folded`` of every `_FOLD_CHUNK`-th character of ``text``; empty for ASCII text."""
     base: int
-    """Global position of the first word in the body index."""
+    """Global position of the section's first word in the body index."""
     starts: array[int]
-    """Character offset in ``text`` where the word at each local position starts (gaps repeat)."""
+    """Offset in ``text`` where the word at each local position starts (empty positions repeat)."""
     ends: array[int]
     headings: tuple[tuple[int, int], ...]
-    """Local position ranges [start, end) of words inside headings."""
+    """Local position ranges [start, end) of the words of headings."""
     anchors: tuple[tuple[int, str], ...]
-    """(character offset, id) of each ``###`` subsection heading, in order."""
+    """(offset in text, id) of each ``###`` subsection heading, in order."""
     title_words: tuple[tuple[int, int, str], ...]
     """`words_of` the section title."""
 
-    def in_heading(self, local: int) -> bool:
-        i = bisect_right(self.headings, (local, 1 << 62)) - 1
-        return i >= 0 and self.headings[i][0] <= local < self.headings[i][1]
+    def heading_match(self, positions: Sequence[int]) -> int | None:
+        """The first of the (sorted, global) ``positions`` that is in a heading, if any."""
+        for start, end in self.headings:
+            i = bisect_left(positions, self.base + start)
+            if i < len(positions) and positions[i] < self.base + end:
+                return positions[i]
+        return None
+
+    def in_heading(self, position: int) -> bool:
+        return self.heading_match((position,)) is not None
 
     def anchor_at(self, offset: int) -> str:
         i = bisect_right(self.anchors, (offset, "\U0010ffff")) - 1
@@ -330,35 +375,55 @@ class _Doc:
 
     def folded_offset(self, offset: int) -> int:
         """Offset in ``folded`` of character ``offset`` of ``text``."""
-        if not self.lines:
+        if not self.chunks:
             return offset
-        i = bisect_right(self.lines, (offset, 1 << 62)) - 1
-        start, folded_start = self.lines[i]
-        return folded_start + len(fold(self.text[start:offset]))
+        chunk = offset // _FOLD_CHUNK
+        start = chunk * _FOLD_CHUNK
+        return self.chunks[chunk] + len(fold(self.text[start:offset]))
 
 
 class _Atom(NamedTuple):
     """How one term or phrase of a query matches the library."""
 
     words: tuple[str, ...]
-    length: int
-    """Words in it."""
-    body_words: list[str]
-    """Indexed words it expands to (terms only)."""
+    expanded: tuple[str, ...]
+    """The indexed words a term stands for (empty for a phrase)."""
     phrase_hits: dict[int, list[int]] | None
-    """Start positions per section (phrases only)."""
-    body: set[int]
+    """Start positions of a phrase in each section (``None`` for a term)."""
+    counts: dict[int, int]
+    """Matches in the text of each section."""
     heading: set[int]
+    """Sections with a match in a heading."""
     title: set[int]
+    """Sections whose title matches."""
     article: set[int]
-    """Sections whose article title matches."""
+    """Sections whose article's title matches."""
     opening: set[int]
     """First section of each article whose title matches: it stands for the article."""
     exact: set[int]
-    """Sections holding the term as a whole word (every section of ``body`` for phrases)."""
+    """Sections holding a term as a whole word (every section with a match, for a phrase)."""
+
+    @property
+    def length(self) -> int:
+        return len(self.words)
 
 
-# --- Markdown to plain text --------------------------------------------------------------------------------
+class _Context(NamedTuple):
+    """What the hits of one section share."""
+
+    doc: _Doc
+    matches: list[tuple[int, int]]
+    """(position, length) of the query's matches in the section text."""
+    starts: list[int]
+    """Character spans of all the query's matches in the section text (sorted, not overlapping)."""
+    ends: list[int]
+    title_spans: tuple[tuple[int, int], ...]
+    in_title: bool
+    title_term: str
+    """The matched text of the section title, else of the article title, else ``""``."""
+
+
+# --- Markdown to plain text ---------------------------------------------------------------------
 
 
 class _Block(NamedTuple):
@@ -370,9 +435,9 @@ class _Block(NamedTuple):
 
 
 def _inline_text(children: Sequence[Token] | None) -> str:
-    """What an inline token shows: text, code, link text and image descriptions; no markup, no URLs.
+    """What inline tokens show: text, code, link text, image descriptions; no markup, no URLs.
 
-    Whitespace inside text is collapsed, and soft breaks become spaces, as Textual's Markdown shows them.
+    Whitespace inside text is collapsed and soft breaks become spaces, as Textual's Markdown does.
     """
     parts: list[str] = []
     for child in children or ():
@@ -390,31 +455,131 @@ def _inline_text(children: Sequence[Token] | None) -> str:
     return "".join(parts)
 
 
+def _plain_inline(content: str) -> str:
+    """What `_inline_text` gives for inline content free of markup, without running the parser.
+
+    Inline parsing is most of the cost of building; most table cells, list items and many paragraphs
+    hold no markup, and then only line breaks matter (markdown-it's ``newline`` rule).
+    """
+    if "\n" not in content:
+        return _SPACE_RE.sub(" ", content)
+    lines = content.split("\n")
+    parts: list[str] = []
+    for n, line in enumerate(lines):
+        if n:
+            line = line.lstrip(" \t")
+        if n < len(lines) - 1:
+            hard = line.endswith("  ")
+            line = line.rstrip(" ") if hard else line.removesuffix(" ")
+            parts.append(_SPACE_RE.sub(" ", line))
+            parts.append("\n" if hard else " ")
+        else:
+            parts.append(_SPACE_RE.sub(" ", line))
+    return "".join(parts)
+
+
 def _blocks(source: str) -> list[_Block]:
-    """The plain text blocks of a section's Markdown, in order (via markdown-it, never regexes)."""
+    """The plain text blocks of a section's Markdown, in order, from markdown-it's tokens."""
+    md = markdown_parser()
+    env: dict[str, Any] = {}
+    tokens: list[Token] = []
+    md.block.parse(source, md, env, tokens)
     blocks: list[_Block] = []
     heading, anchor_line = 0, -1
-    for token in markdown_parser().parse(source):
+    for token in tokens:
         kind = token.type
         if kind == "heading_open":
             heading = int(token.tag[1:])
-            top_h3 = heading == 3 and token.level == 0 and token.map
-            anchor_line = token.map[0] if top_h3 and token.map else -1
+            subsection = heading == 3 and token.level == 0 and token.map
+            anchor_line = token.map[0] if subsection and token.map else -1
         elif kind == "heading_close":
             heading, anchor_line = 0, -1
         elif kind == "inline":
-            blocks.append(_Block(_inline_text(token.children), heading, anchor_line))
+            if _INLINE_MARKUP_RE.search(token.content) is None:
+                text = _plain_inline(token.content)
+            else:
+                children: list[Token] = []
+                md.inline.parse(token.content, md, env, children)
+                text = _inline_text(children)
+            blocks.append(_Block(text, heading, anchor_line))
         elif kind in {"fence", "code_block"}:  # the code only: not the fence or its info string
             blocks.append(_Block(token.content.rstrip(), 0, -1))
     return blocks
 
 
-# --- the index ---------------------------------------------------------------------------------------------
+def _fold_chunks(text: str) -> tuple[str, array[int]]:
+    """``fold(text)``, and the folded offset of each `_FOLD_CHUNK`-th character (none if ASCII)."""
+    if text.isascii():
+        return text.lower(), array("I")
+    pieces: list[str] = []
+    chunks = array("I")
+    at = 0
+    for start in range(0, len(text) + 1, _FOLD_CHUNK):
+        chunks.append(at)
+        piece = fold(text[start : start + _FOLD_CHUNK])
+        pieces.append(piece)
+        at += len(piece)
+    return "".join(pieces), chunks
+
+
+def _index_section(
+    section: Section,
+    doc: int,
+    body: _IndexBuilder,
+    headings: dict[str, set[int]],
+    folds: dict[str, str],
+) -> tuple[str, int, array[int], array[int], list[tuple[int, int]], list[tuple[int, str]]]:
+    """Add one section's words to ``body``: (plain text, base position, word starts, word ends,
+    heading position ranges, subsection anchors)."""
+    pieces: list[str] = []
+    words: list[str | None] = []
+    starts, ends = array("I"), array("I")
+    heading_ranges: list[tuple[int, int]] = []
+    anchors: list[tuple[int, str]] = []
+    by_line = {sub.line: sub.id for sub in section.subsections}
+    unused = [sub.id for sub in section.subsections]
+    offset = 0
+    for block in _blocks(section.source):
+        if pieces:
+            pieces.append("\n")
+            offset += 1
+        if block.anchor_line >= 0 and unused:
+            sub_id = by_line.get(block.anchor_line, unused[0])
+            anchors.append((offset, sub_id))
+            if sub_id in unused:
+                unused.remove(sub_id)
+        first = len(words)
+        for match in _WORD_RE.finditer(block.text):
+            start, end = match.span()
+            raw = block.text[start:end]
+            word = folds.get(raw)
+            if word is None:
+                word = folds[raw] = fold(raw)[:MAX_WORD_CHARS]
+            words.append(word)
+            starts.append(offset + start)
+            ends.append(offset + end)
+        if len(words) > first:
+            if block.heading:
+                heading_ranges.append((first, len(words)))
+                for word in words[first:]:
+                    headings.setdefault(word or "", set()).add(doc)
+            words.append(None)  # an empty position, so phrases stay inside one block
+            starts.append(offset + len(block.text))
+            ends.append(offset + len(block.text))
+        pieces.append(block.text)
+        offset += len(block.text)
+    return "".join(pieces), body.add(words), starts, ends, heading_ranges, anchors
+
+
+# --- the index ----------------------------------------------------------------------------------
 
 
 class SearchIndex:
-    """The search index of one library. Build it once (`build`, slow-ish: run it off the UI thread), then
-    query it as often as wanted from any thread: it is never modified after building."""
+    """The search index of one library.
+
+    Build it once with `build` (seconds for megabytes: run it off the UI thread), then query it as
+    often as wanted, from any thread: it is never modified after it is built.
+    """
 
     def __init__(
         self,
@@ -431,55 +596,76 @@ class SearchIndex:
         self._article_titles = article_titles
         self._headings = headings
         self._article_docs = tuple(article_docs)
-        self._by_id = {(doc.article_id, doc.section_id): n for n, doc in enumerate(self._docs)}
+        self._by_id = {(d.article_id, d.section_id): n for n, d in enumerate(self._docs)}
 
     @classmethod
     def build(cls, library: Library) -> SearchIndex:
-        """Index every section of every article (splitting articles not yet split). Pure: touches no
-        state but the library's own lazily split sections."""
+        """Index every section of every article of ``library``.
+
+        Pure apart from splitting the articles not yet split into sections (which they cache).
+        """
         body, titles, article_titles = _IndexBuilder(), _IndexBuilder(), _IndexBuilder()
         headings: dict[str, set[int]] = {}
         docs: list[_Doc] = []
         article_docs: list[range] = []
         folds: dict[str, str] = {}  # raw word -> folded word, for this build only
-        for article_index, article in enumerate(library.articles):
+        for article in library.articles:
             article_titles.add([word for _, _, word in words_of(article.title)])
             first = len(docs)
             for section in article.sections:
-                doc = len(docs)
+                text, base, starts, ends, heading_ranges, anchors = _index_section(
+                    section, len(docs), body, headings, folds
+                )
+                title_words = tuple(words_of(section.title))
+                titles.add([word for _, _, word in title_words])
+                folded, chunks = _fold_chunks(text)
                 docs.append(
-                    _index_section(
-                        article_index,
-                        article.id,
-                        article.title,
-                        section,
-                        doc,
-                        body,
-                        titles,
-                        headings,
-                        folds,
+                    _Doc(
+                        article_id=article.id,
+                        article_title=article.title,
+                        section_id=section.id,
+                        section_title=section.title,
+                        text=text,
+                        folded=folded,
+                        chunks=chunks,
+                        base=base,
+                        starts=starts,
+                        ends=ends,
+                        headings=tuple(heading_ranges),
+                        anchors=tuple(anchors),
+                        title_words=title_words,
                     )
                 )
             article_docs.append(range(first, len(docs)))
-        frozen = {word: frozenset(found) for word, found in headings.items()}
-        return cls(docs, body.build(), titles.build(), article_titles.build(), frozen, article_docs)
+        return cls(
+            docs,
+            body.build(),
+            titles.build(),
+            article_titles.build(),
+            {word: frozenset(found) for word, found in headings.items()},
+            article_docs,
+        )
 
     def __len__(self) -> int:
         """Number of sections indexed."""
         return len(self._docs)
 
     def section_text(self, article_id: str, section_id: str) -> str:
-        """The plain text of a section that matches and snippets come from; `KeyError` if unknown."""
+        """Plain text of a section, that matches and snippets come from; `KeyError` if unknown.
+
+        Blocks (paragraphs, headings, list items, table cells, code blocks) are separated by a
+        newline; inside them whitespace is collapsed as Textual's Markdown shows it.
+        """
         return self._docs[self._by_id[(article_id, section_id)]].text
 
-    # --- querying ----------------------------------------------------------------------------------------
+    # --- querying -------------------------------------------------------------------------------
 
     def search(self, query: str | Query, limit: int = 50) -> list[Hit]:
         """The best hit of each matching section, best first, at most ``limit`` of them.
 
-        Sections whose title matches come first, then those matching in a heading, then in the body;
-        among equals, sections where the query's words are closer together, then where they appear as
-        whole words, then more often, then in reading order.
+        Sections matching in their title come first, then in a heading, then in the body; among
+        equals, those where the query's words are closer together, then where they are whole words,
+        then where they occur more often, then the earlier in reading order.
         """
         parsed = query if isinstance(query, Query) else parse_query(query)
         if not parsed or limit <= 0:
@@ -487,96 +673,146 @@ class SearchIndex:
         matched = self._match(parsed)
         if matched is None:
             return []
-        atoms, candidates, positions = matched
-        scored = []
+        atoms, candidates = matched
+        if len(atoms) == 1:
+            return self._search_one(atoms[0], candidates, limit)
+        # Best possible score of each section (if its words were adjacent), in one lean pass, as
+        # common words match thousands of sections; then closeness, best bounds first.
+        n = len(atoms)
+        specs = [(a.title | a.opening, a.heading, a.counts, a.exact) for a in atoms]
+        bounds: list[tuple[float, int, float, float, int]] = []
         for doc in candidates:
-            score, location = self._score(doc, atoms, positions)
-            scored.append((-score, doc, location))
-        best = heapq.nsmallest(limit, scored, key=lambda item: (item[0], item[1]))
-        return [self._hit(doc, -neg, location, atoms, positions) for neg, doc, location in best]
+            zone = exact = 0.0
+            count = 0
+            for title, heading, counts, exacts in specs:
+                found = counts.get(doc)
+                if doc in title:
+                    zone += _ZONE_TITLE
+                elif doc in heading:
+                    zone += _ZONE_HEADING
+                elif found is not None:
+                    zone += _ZONE_BODY
+                else:
+                    zone += _ZONE_ARTICLE
+                if doc in exacts:
+                    exact += 1
+                if found:
+                    count += found
+            zone, exact = zone / n, exact / n
+            bounds.append((-_combine(zone, exact, count, 1.0), doc, zone, exact, count))
+        bounds.sort()
+        # (score, -section, location, positions): the worst kept first
+        best: list[tuple[float, int, tuple[int, int] | None, list[list[int]]]] = []
+        for neg, doc, zone, exact, count in bounds:
+            if len(best) >= limit:
+                worst, worst_doc = best[0][0], -best[0][1]
+                if worst > -neg or (worst == -neg and worst_doc < doc):
+                    break  # no section left can enter the results
+            lists = self._lists(doc, atoms)
+            closeness, location = self._window(doc, atoms, lists)
+            entry = (_combine(zone, exact, count, closeness), -doc, location, lists)
+            if len(best) < limit:
+                heapq.heappush(best, entry)
+            else:
+                heapq.heappushpop(best, entry)
+        ranked = sorted(best, key=lambda e: (-e[0], -e[1]))
+        return [
+            self._hit(self._context(-neg, atoms, lists), score, location)
+            for score, neg, location, lists in ranked
+        ]
 
-    def occurrences(self, query: str | Query) -> list[Hit]:
-        """Every match in the text of every matching section, in reading order (article, section, then
-        position), for stepping through them; at most `MAX_OCCURRENCES`. Title-only matches are not
-        included, as they are not in `section_text`."""
+    def _search_one(self, atom: _Atom, candidates: set[int], limit: int) -> list[Hit]:
+        """`search` for a single term or phrase: ranked with set operations, in C, as a short
+        prefix can match every section."""
+        counts = atom.counts
+        title = candidates & (atom.title | atom.opening)
+        heading = (candidates & atom.heading) - title
+        body = candidates - title - heading
+        picked: list[tuple[int, float]] = []  # (section, zone)
+        for zone, tier in ((_ZONE_TITLE, title), (_ZONE_HEADING, heading), (_ZONE_BODY, body)):
+            for part in (tier & atom.exact, tier - atom.exact):
+                wanted = limit - len(picked)
+                if wanted <= 0:
+                    break
+                if part <= counts.keys():
+                    best = heapq.nlargest(wanted, sorted(part), key=counts.__getitem__)
+                else:
+                    best = heapq.nlargest(wanted, sorted(part), key=lambda d: counts.get(d, 0))
+                picked.extend((doc, zone) for doc in best)
+        atoms = (atom,)
+        hits = []
+        for doc, zone in picked:
+            score = _combine(zone, float(doc in atom.exact), counts.get(doc, 0), 1.0)
+            lists = self._lists(doc, atoms)
+            location = self._window(doc, atoms, lists)[1]
+            hits.append(self._hit(self._context(doc, atoms, lists), score, location))
+        return hits
+
+    def occurrences(self, query: str | Query, limit: int = MAX_OCCURRENCES) -> list[Hit]:
+        """Every match in the text of the matching sections, in reading order (articles, sections,
+        then place in the text), to step through them; at most ``limit``.
+
+        Matches in titles only are left out: they are not in `section_text`. The hits' score is 0.0.
+        """
         parsed = query if isinstance(query, Query) else parse_query(query)
-        if not parsed:
+        if not parsed or limit <= 0:
             return []
         matched = self._match(parsed)
         if matched is None:
             return []
-        atoms, candidates, positions = matched
+        atoms, candidates = matched
         hits: list[Hit] = []
         for doc in sorted(candidates):
-            matches = _merge(
-                [
-                    (p, atom.length)
-                    for n, atom in enumerate(atoms)
-                    for p in positions[n].get(doc, ())
-                ]
-            )
+            lists = self._lists(doc, atoms)
+            context = self._context(doc, atoms, lists)
+            matches = context.matches
             if not matches:
                 continue
-            score, _ = self._score(doc, atoms, positions)
+            found: dict[str, list[int]] = {}  # folded term -> its occurrences in the folded text
             for match in matches:
-                hits.append(self._hit(doc, score, match, atoms, positions, matches))
-                if len(hits) >= MAX_OCCURRENCES:
+                hits.append(self._hit(context, 0.0, match, found))
+                if len(hits) >= limit:
                     return hits
         return hits
 
-    def _match(
-        self, query: Query
-    ) -> tuple[list[_Atom], set[int], list[dict[int, list[int]]]] | None:
-        """The atoms of the query, the sections matching all of them, and each atom's body positions in
-        those sections; ``None`` when nothing matches."""
-        atoms: list[_Atom] = []
-        for words in query.atoms:
-            atom = self._atom(words)
-            if not (atom.body or atom.title or atom.article):
-                return None
-            atoms.append(atom)
+    def _match(self, query: Query) -> tuple[list[_Atom], set[int]] | None:
+        """The query's atoms and the sections matching all of them; ``None`` if there are none."""
+        atoms = [self._atom(words) for words in query.atoms]
         candidates: set[int] | None = None
-        own: set[int] = set()  # sections where at least one atom matches the section itself
-        for atom in sorted(atoms, key=lambda a: len(a.body) + len(a.title) + len(a.article)):
-            found = atom.body | atom.title | atom.article
+        for atom in sorted(atoms, key=lambda a: len(a.counts) + len(a.title) + len(a.article)):
+            found = atom.title | atom.article
+            found.update(atom.counts)
             candidates = found if candidates is None else candidates & found
             if not candidates:
                 return None
+        # Each section must match at least one atom itself, not only through its article's title.
+        own: set[int] = set()
         for atom in atoms:
-            own |= atom.body | atom.title | atom.opening
+            own.update(atom.counts)
+            own |= atom.title | atom.opening
         candidates = (candidates or set()) & own
-        if not candidates:
-            return None
-        positions: list[dict[int, list[int]]] = []
-        for atom in atoms:
-            if atom.phrase_hits is not None:
-                positions.append({d: p for d, p in atom.phrase_hits.items() if d in candidates})
-            else:
-                positions.append(self._body.positions(atom.body_words, candidates))
-        return atoms, candidates, positions
+        return (atoms, candidates) if candidates else None
 
     def _atom(self, words: tuple[str, ...]) -> _Atom:
         body, titles, articles = self._body, self._titles, self._article_titles
         if len(words) == 1:
-            expanded = body.expand(words[0])
-            body_docs = body.docs(expanded)
+            expanded = tuple(body.expand(words[0]))
+            counts = body.counts(expanded)
             heading: set[int] = set()
             for word in expanded:
                 heading.update(self._headings.get(word, ()))
             exact = set(body.postings[words[0]].docs) if words[0] in body.postings else set()
+            phrase_hits = None
             title = titles.docs(titles.expand(words[0]))
             article_hits = articles.docs(articles.expand(words[0]))
-            phrase_hits = None
         else:
-            expanded = []
+            expanded = ()
             phrase_hits = body.phrase(words)
-            body_docs = set(phrase_hits)
+            counts = {doc: len(starts) for doc, starts in phrase_hits.items()}
             heading = {
-                doc
-                for doc, starts in phrase_hits.items()
-                if any(self._docs[doc].in_heading(s - self._docs[doc].base) for s in starts)
+                doc for doc, starts in phrase_hits.items() if self._docs[doc].heading_match(starts)
             }
-            exact = body_docs
+            exact = set(counts)
             title = set(titles.phrase(words))
             article_hits = set(articles.phrase(words))
         in_articles: set[int] = set()
@@ -587,260 +823,163 @@ class SearchIndex:
             if sections:
                 opening.add(sections[0])
         return _Atom(
-            words,
-            len(words),
-            expanded,
-            phrase_hits,
-            body_docs,
-            heading,
-            title,
-            in_articles,
-            opening,
-            exact,
+            words, expanded, phrase_hits, counts, heading, title, in_articles, opening, exact
         )
 
-    def _score(
-        self, doc: int, atoms: Sequence[_Atom], positions: Sequence[dict[int, list[int]]]
-    ) -> tuple[float, tuple[int, int] | None]:
-        """Score of a matching section and the (position, length) of the match to show (``None`` when
-        only titles matched)."""
-        zone = exact = 0.0
-        count = 0
-        lists: list[tuple[list[int], int]] = []
-        for n, atom in enumerate(atoms):
-            if doc in atom.title or doc in atom.opening:
-                zone += _ZONE_TITLE
-            elif doc in atom.heading:
-                zone += _ZONE_HEADING
-            elif doc in atom.body:
-                zone += _ZONE_BODY
+    def _lists(self, doc: int, atoms: Sequence[_Atom]) -> list[list[int]]:
+        """Sorted global start positions of each atom's matches in a section's text."""
+        lists = []
+        for atom in atoms:
+            if atom.phrase_hits is not None:
+                lists.append(atom.phrase_hits.get(doc, []))
+            elif doc in atom.counts:
+                lists.append(self._body.positions(atom.expanded, doc))
             else:
-                zone += _ZONE_ARTICLE
-            exact += doc in atom.exact
-            found = positions[n].get(doc)
-            if found:
-                lists.append((found, atom.length))
-                count += len(found)
-        closeness, location = self._window(doc, lists)
-        score = (
-            100 * zone / len(atoms) + 10 * closeness + 2 * exact / len(atoms) + min(count, 50) / 50
-        )
-        return round(score, 4), location
+                lists.append([])
+        return lists
 
     def _window(
-        self, doc: int, lists: Sequence[tuple[list[int], int]]
+        self, doc: int, atoms: Sequence[_Atom], positions: Sequence[list[int]]
     ) -> tuple[float, tuple[int, int] | None]:
-        """Closeness (1.0 = adjacent) of the tightest window holding a match of every atom found in the
-        body, and its first match (a heading match, then the earliest, among equally tight windows)."""
+        """Closeness (1.0: adjacent) of the tightest stretch of text holding a match of every atom
+        found in the text, and the (position, length) of its first match; among equally tight
+        stretches, one starting in a heading, else the earliest. ``None`` when none is in the text."""
+        info = self._docs[doc]
+        lists = [(found, a.length) for a, found in zip(atoms, positions, strict=True) if found]
         if not lists:
             return 1.0, None
-        info = self._docs[doc]
         if len(lists) == 1:
             found, length = lists[0]
-            for position in found:
-                if info.in_heading(position - info.base):
-                    return 1.0, (position, length)
-            return 1.0, (found[0], length)
-        events = sorted(
-            (p, p + length, n) for n, (found, length) in enumerate(lists) for p in found[:2000]
-        )
-        latest: dict[int, tuple[int, int]] = {}
-        best: tuple[int, bool, int] | None = None
-        location: tuple[int, int] | None = None
-        for start, end, n in events:
-            latest[n] = (start, end)
-            if len(latest) < len(lists):
-                continue
-            first = min(latest.values())
-            span = max(e for _, e in latest.values()) - first[0]
-            key = (span, not info.in_heading(first[0] - info.base), first[0])
-            if best is None or key < best:
-                best, location = key, (first[0], first[1] - first[0])
-        if best is None or location is None:
-            return 1.0, (events[0][0], events[0][1] - events[0][0])
-        gap = max(0, best[0] - sum(length for _, length in lists))
+            heading = info.heading_match(found)
+            return 1.0, (found[0] if heading is None else heading, length)
+        best_span = -1
+        firsts: list[tuple[int, int]] = []  # (position, length) of the first match of each window
+        if len(lists) == 2:  # the common case, merged with two cursors
+            (one, one_length), (two, two_length) = lists
+            i = j = 0
+            while i < len(one) and j < len(two):
+                a, b = one[i], two[j]
+                if a <= b:
+                    first, span = (a, one_length), max(a + one_length, b + two_length) - a
+                    i += 1
+                else:
+                    first, span = (b, two_length), max(a + one_length, b + two_length) - b
+                    j += 1
+                if best_span < 0 or span < best_span:
+                    best_span, firsts = span, [first]
+                elif span == best_span:
+                    firsts.append(first)
+        else:
+            events = sorted(
+                (p, p + length, n) for n, (found, length) in enumerate(lists) for p in found[:2000]
+            )
+            latest: dict[int, tuple[int, int]] = {}
+            for start, end, n in events:
+                latest[n] = (start, end)
+                if len(latest) < len(lists):
+                    continue
+                low = min(latest.values())
+                span = max(e for _, e in latest.values()) - low[0]
+                if best_span < 0 or span < best_span:
+                    best_span, firsts = span, [(low[0], low[1] - low[0])]
+                elif span == best_span:
+                    firsts.append((low[0], low[1] - low[0]))
+        location = next((f for f in firsts if info.in_heading(f[0])), firsts[0])
+        gap = max(0, best_span - sum(length for _, length in lists))
         return 1.0 / (1 + gap), location
+
+    @staticmethod
+    def _matches(atoms: Sequence[_Atom], positions: Sequence[list[int]]) -> list[tuple[int, int]]:
+        """(position, length) of every match in a section's text, sorted, none inside another."""
+        matches = sorted(
+            ((p, a.length) for a, found in zip(atoms, positions, strict=True) for p in found),
+            key=lambda m: (m[0], -m[1]),
+        )
+        merged: list[tuple[int, int]] = []
+        end = -1
+        for position, length in matches:
+            if position >= end:
+                merged.append((position, length))
+                end = position + length
+        return merged
+
+    def _context(
+        self, doc: int, atoms: Sequence[_Atom], positions: Sequence[list[int]]
+    ) -> _Context:
+        info = self._docs[doc]
+        matches = self._matches(atoms, positions)
+        starts = [info.starts[p - info.base] for p, _ in matches]
+        ends = [info.ends[p - info.base + length - 1] for p, length in matches]
+        title_spans = _title_spans(info.title_words, atoms)
+        in_title = bool(title_spans) or any(doc in atom.opening for atom in atoms)
+        if title_spans:
+            title_term = info.section_title[title_spans[0][0] : title_spans[0][1]]
+        elif in_title:  # the article's title matched: this is its first section
+            spans = _title_spans(words_of(info.article_title), atoms)
+            title_term = info.article_title[spans[0][0] : spans[0][1]] if spans else ""
+        else:
+            title_term = ""
+        return _Context(info, matches, starts, ends, title_spans, in_title, title_term)
 
     def _hit(
         self,
-        doc: int,
+        context: _Context,
         score: float,
         location: tuple[int, int] | None,
-        atoms: Sequence[_Atom],
-        positions: Sequence[dict[int, list[int]]],
-        matches: Sequence[tuple[int, int]] | None = None,
+        found: dict[str, list[int]] | None = None,
     ) -> Hit:
-        info = self._docs[doc]
-        text = info.text
-        if matches is None:
-            matches = _merge(
-                [
-                    (p, atom.length)
-                    for n, atom in enumerate(atoms)
-                    for p in positions[n].get(doc, ())
-                ]
-            )
-        spans = [
-            (info.starts[p - info.base], info.ends[p - info.base + length - 1])
-            for p, length in matches
-        ]
-        title_spans = _title_spans(info.title_words, atoms)
-        in_title = any(doc in atom.title or doc in atom.opening for atom in atoms)
+        """The hit for a match at ``location`` (``None``: in the title only). With ``found``
+        (occurrences), ``where`` describes the match itself and occurrences are counted once."""
+        info = context.doc
+        title_spans = context.title_spans
         if location is None:
-            snippet, highlights = _snippet(text, 0, 0, [])
-            if title_spans:
-                term = info.section_title[title_spans[0][0] : title_spans[0][1]]
-            else:  # the article's title matched: this is its opening section
-                spans = _title_spans(words_of(info.article_title), atoms)
-                term = info.article_title[spans[0][0] : spans[0][1]] if spans else ""
+            snippet, highlights = _snippet(info.text, 0, 0, [], [])
             return Hit(
-                info.article_id,
-                info.article_title,
-                info.section_id,
-                info.section_title,
-                score,
-                snippet,
-                highlights,
-                "title",
-                "",
-                term,
-                -1,
-                0.0,
+                info.article_id, info.article_title, info.section_id, info.section_title,
+                round(score, 4), snippet, highlights, "title", "", context.title_term, -1, 0.0,
                 title_spans,
-            )
+            )  # fmt: skip
         local = location[0] - info.base
         start, end = info.starts[local], info.ends[local + location[1] - 1]
-        snippet, highlights = _snippet(text, start, end, spans)
-        where: Where = "title" if in_title else "heading" if info.in_heading(local) else "body"
-        term = text[start:end]
+        snippet, highlights = _snippet(info.text, start, end, context.starts, context.ends)
+        where: Where = "heading" if info.in_heading(location[0]) else "body"
+        if context.in_title and found is None:
+            where = "title"
+        term = info.text[start:end]
         folded_term = fold(term)
-        occurrence = (
-            info.folded.count(folded_term, 0, info.folded_offset(start)) if folded_term else 0
-        )
+        folded_start = info.folded_offset(start)
+        if not folded_term:
+            occurrence = 0
+        elif found is None:
+            occurrence = info.folded.count(folded_term, 0, folded_start)
+        else:
+            if folded_term not in found:
+                pattern = re.compile(re.escape(folded_term))
+                found[folded_term] = [m.start() for m in pattern.finditer(info.folded)]
+            occurrence = bisect_left(found[folded_term], folded_start)
         return Hit(
-            info.article_id,
-            info.article_title,
-            info.section_id,
-            info.section_title,
-            score,
-            snippet,
-            highlights,
-            where,
-            info.anchor_at(start),
-            term,
-            occurrence,
-            start / max(1, len(text)),
-            title_spans,
-        )
+            info.article_id, info.article_title, info.section_id, info.section_title,
+            round(score, 4), snippet, highlights, where, info.anchor_at(start), term, occurrence,
+            start / max(1, len(info.text)), title_spans,
+        )  # fmt: skip
 
 
-def _index_section(
-    article: int,
-    article_id: str,
-    article_title: str,
-    section: Section,
-    doc: int,
-    body: _IndexBuilder,
-    titles: _IndexBuilder,
-    headings: dict[str, set[int]],
-    folds: dict[str, str],
-) -> _Doc:
-    """Turn one section into plain text and add its words to the builders."""
-    pieces: list[str] = []
-    words: list[str | None] = []
-    starts, ends = array("I"), array("I")
-    heading_ranges: list[tuple[int, int]] = []
-    anchors: list[tuple[int, str]] = []
-    sub_ids = {sub.line: sub.id for sub in section.subsections}
-    unmatched = [sub.id for sub in section.subsections]
-    offset = 0
-    for block in _blocks(section.source):
-        if pieces:
-            pieces.append("\n")
-            offset += 1
-        if block.anchor_line >= 0:
-            sub_id = sub_ids.get(block.anchor_line) or (unmatched[0] if unmatched else "")
-            if sub_id:
-                anchors.append((offset, sub_id))
-                if sub_id in unmatched:
-                    unmatched.remove(sub_id)
-        first = len(words)
-        for match in _WORD_RE.finditer(block.text):
-            raw = match.group()
-            word = folds.get(raw)
-            if word is None:
-                word = folds[raw] = fold(raw)[:MAX_WORD_CHARS]
-            words.append(word)
-            starts.append(offset + match.start())
-            ends.append(offset + match.end())
-            if block.heading:
-                headings.setdefault(word, set()).add(doc)
-        if block.heading and len(words) > first:
-            heading_ranges.append((first, len(words)))
-        if len(words) > first:  # a gap, so phrases stay inside one block
-            words.append(None)
-            starts.append(offset + len(block.text))
-            ends.append(offset + len(block.text))
-        pieces.append(block.text)
-        offset += len(block.text)
-    text = "".join(pieces)
-    lines: tuple[tuple[int, int], ...] = ()
-    if text.isascii():
-        folded = text.lower()
-    else:
-        folded_lines, line_starts = [], []
-        at = folded_at = 0
-        for line in text.split("\n"):
-            folded_line = fold(line)
-            folded_lines.append(folded_line)
-            line_starts.append((at, folded_at))
-            at += len(line) + 1
-            folded_at += len(folded_line) + 1
-        folded, lines = "\n".join(folded_lines), tuple(line_starts)
-    title_words = tuple(words_of(section.title))
-    titles.add([word for _, _, word in title_words])
-    return _Doc(
-        article=article,
-        article_id=article_id,
-        article_title=article_title,
-        section_id=section.id,
-        section_title=section.title,
-        text=text,
-        folded=folded,
-        lines=lines,
-        base=body.add(words),
-        starts=starts,
-        ends=ends,
-        headings=tuple(heading_ranges),
-        anchors=tuple(anchors),
-        title_words=title_words,
-    )
-
-
-def _merge(matches: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """(position, length) matches sorted, without ones starting inside an earlier match."""
-    matches.sort(key=lambda m: (m[0], -m[1]))
-    merged: list[tuple[int, int]] = []
-    end = -1
-    for position, length in matches:
-        if position >= end:
-            merged.append((position, length))
-            end = position + length
-    return merged
+def _combine(zone: float, exact: float, count: int, closeness: float) -> float:
+    """A section's score from its parts: zone first, then closeness, exactness and frequency."""
+    return 100 * zone + 10 * closeness + 2 * exact + count / (count + 10)
 
 
 def _title_spans(
     title_words: Sequence[tuple[int, int, str]], atoms: Sequence[_Atom]
 ) -> tuple[tuple[int, int], ...]:
-    """Character spans of the section title matched by any atom (checked directly: titles are short)."""
+    """Character spans of a title matched by any atom (checked word by word: titles are short)."""
     spans: list[tuple[int, int]] = []
     for atom in atoms:
         *whole, last = atom.words
         for i in range(len(title_words) - len(whole)):
-            if all(title_words[i + k][2] == word for k, word in enumerate(whole)) and title_words[
-                i + len(whole)
-            ][2].startswith(last):
-                spans.append((title_words[i][0], title_words[i + len(whole)][1]))
+            if all(title_words[i + k][2] == word for k, word in enumerate(whole)):
+                if title_words[i + len(whole)][2].startswith(last):
+                    spans.append((title_words[i][0], title_words[i + len(whole)][1]))
     spans.sort()
     merged: list[tuple[int, int]] = []
     for start, end in spans:
@@ -852,9 +991,10 @@ def _title_spans(
 
 
 def _snippet(
-    text: str, start: int, end: int, spans: Sequence[tuple[int, int]]
+    text: str, start: int, end: int, starts: Sequence[int], ends: Sequence[int]
 ) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """A one-line excerpt of ``text`` around ``[start, end)`` and where ``spans`` fall in it."""
+    """A one-line excerpt of ``text`` around ``[start, end)``, and where the spans given by
+    ``starts``/``ends`` (sorted, not overlapping) fall in it."""
     lo = max(0, start - SNIPPET_LEAD)
     if lo > 0:  # begin at a word
         space = _SPACE_RE.search(text, lo, start)
@@ -867,8 +1007,17 @@ def _snippet(
             hi = cut
     else:
         hi = len(text)
-    raw = text[lo:hi]
-    # Collapse each run of whitespace to one space (none at the ends), remembering how offsets move.
+    raw = _ODD_SPACE_RE.sub(" ", text[lo:hi])  # newlines, tabs: one character for one
+    lead = ELLIPSIS if lo > 0 else ""
+    tail = ELLIPSIS if hi < len(text) else ""
+    if "  " not in raw and not raw.startswith(" ") and not raw.endswith(" "):  # usual: no change
+        shift = len(lead) - lo
+        return lead + raw + tail, tuple(
+            (max(starts[i], lo) + shift, min(ends[i], hi) + shift)
+            for i in range(bisect_right(ends, lo), bisect_left(starts, hi))
+            if min(ends[i], hi) > max(starts[i], lo)
+        )
+    # Collapse each run of spaces to one (none at the ends), noting how offsets move.
     out: list[str] = []
     breaks_at, breaks_to = [0], [0]
     previous = length = 0
@@ -882,18 +1031,28 @@ def _snippet(
         breaks_at.append(space.end())
         breaks_to.append(length)
     out.append(raw[previous:])
-    lead = ELLIPSIS if lo > 0 else ""
-    snippet = lead + "".join(out) + (ELLIPSIS if hi < len(text) else "")
+    snippet = lead + "".join(out) + tail
 
     def moved(offset: int) -> int:
         i = bisect_right(breaks_at, offset) - 1
         return len(lead) + breaks_to[i] + max(0, offset - breaks_at[i])
 
     highlights = []
-    for span_start, span_end in spans:
-        if span_end <= lo or span_start >= hi:
-            continue
-        a, b = moved(max(span_start, lo) - lo), moved(min(span_end, hi) - lo)
+    for i in range(bisect_right(ends, lo), bisect_left(starts, hi)):
+        a, b = moved(max(starts[i], lo) - lo), moved(min(ends[i], hi) - lo)
         if b > a:
             highlights.append((a, b))
     return snippet, tuple(highlights)
+
+
+__all__ = [
+    "ELLIPSIS",
+    "MAX_OCCURRENCES",
+    "Hit",
+    "Query",
+    "SearchIndex",
+    "Where",
+    "fold",
+    "parse_query",
+    "words_of",
+]

@@ -556,9 +556,12 @@ def _migrate_to_v1(db: sqlite3.Connection) -> None:
     """
     tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     legacy = sorted(tables & {"bookmarks", "positions"})
+    kept: dict[str, str] = {}
     for name in legacy:
-        db.execute(f"DROP TABLE IF EXISTS {name}_v0")
-        db.execute(f"ALTER TABLE {name} RENAME TO {name}_v0")
+        kept[name] = f"{name}_v0"
+        while kept[name] in tables:  # never drop anything, even an odd table of that name
+            kept[name] += "_"
+        db.execute(f"ALTER TABLE {name} RENAME TO {kept[name]}")
     db.execute(
         """
         CREATE TABLE bookmarks (
@@ -592,7 +595,7 @@ def _migrate_to_v1(db: sqlite3.Connection) -> None:
     )
     db.execute("CREATE INDEX positions_updated ON positions (updated)")
     if "bookmarks" in legacy:
-        for row in _rows_as_dicts(db, "bookmarks_v0"):
+        for row in _rows_as_dicts(db, kept["bookmarks"]):
             try:
                 article_id, section_id = (
                     _legacy_id(row, "article_id"),
@@ -613,7 +616,7 @@ def _migrate_to_v1(db: sqlite3.Connection) -> None:
                 continue  # a row we cannot make sense of stays in bookmarks_v0
             _insert_bookmark(db, bookmark, keep_id=False)
     if "positions" in legacy:
-        for row in _rows_as_dicts(db, "positions_v0"):
+        for row in _rows_as_dicts(db, kept["positions"]):
             try:
                 position = Position(
                     _legacy_id(row, "article_id"),
@@ -669,6 +672,10 @@ def _row_to_position(row: Sequence[Any]) -> Position:
 def _insert_bookmark(db: sqlite3.Connection, bookmark: Bookmark, keep_id: bool) -> bool:
     """Insert unless the place is already bookmarked (keeping the id if asked and still free);
     True if inserted."""
+    # Looked up first rather than left to ON CONFLICT, which would still use up an AUTOINCREMENT
+    # id and leave gaps in the numbers people type in `kreader bookmarks remove ID`.
+    if _find_row(db, bookmark) is not None:
+        return False
     row: dict[str, Any] = asdict(bookmark)
     row["place"] = place_key(bookmark.fraction)
     if not keep_id or bookmark.id <= 0 or _get_row(db, bookmark.id) is not None:
@@ -760,6 +767,29 @@ def _is_corruption(exc: sqlite3.Error) -> bool:
     return "malformed" in str(exc) or "not a database" in str(exc)
 
 
+def _check_existing(path: Path, known_version: int) -> None:
+    """Raise `_Corrupt` or `_Newer` before the file is opened for writing.
+
+    The check runs on a read-only connection because a writing one, on closing, would checkpoint
+    the WAL into a damaged file or delete it, destroying what could still be recovered.
+    """
+    uri = path.absolute().as_uri() + "?mode=ro"
+    db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise _Corrupt("; ".join(map(str, problems)))
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version > known_version:
+            raise _Newer(version)
+    except sqlite3.DatabaseError as exc:
+        if _is_corruption(exc):
+            raise _Corrupt(str(exc)) from exc
+        raise
+    finally:
+        db.close()
+
+
 class SqliteStore:
     """Bookmarks and positions in an SQLite file; several kreaders may write to it at once.
 
@@ -789,6 +819,8 @@ class SqliteStore:
         self._clock = clock
         self._lock = threading.RLock()
         self._fallback: MemoryStore | None = None
+        if path.exists():
+            _check_existing(path, len(migrations))
         self._db = sqlite3.connect(
             path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
         )
@@ -806,12 +838,6 @@ class SqliteStore:
     def _open(self, migrations: Sequence[Migration]) -> None:
         db = self._db
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
-        if problems != ["ok"]:
-            raise _Corrupt("; ".join(map(str, problems)))
-        version = int(db.execute("PRAGMA user_version").fetchone()[0])
-        if version > len(migrations):
-            raise _Newer(version)  # before anything, even the journal mode, is written
         # Turning WAL on needs the file to itself for a moment, which two kreaders creating it
         # together both want, and the busy timeout does not cover that: retry briefly.
         for attempt in range(100):

@@ -12,7 +12,9 @@ CONTENT = ROOT / "content"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Point every folder kreader could touch at a temporary one, for this test and its subprocesses."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
@@ -22,7 +24,13 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "xdg-cache"))
     monkeypatch.setenv("KREADER_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("KREADER_CONFIG", str(home / "config" / "kreader.toml"))
-    for name in ("TEXTUAL_THEME", "NO_COLOR", "TEXTUAL_PRESS", "TEXTUAL_DRIVER", "TEXTUAL_ALLOW_SIGNALS"):
+    for name in (
+        "TEXTUAL_THEME",
+        "NO_COLOR",
+        "TEXTUAL_PRESS",
+        "TEXTUAL_DRIVER",
+        "TEXTUAL_ALLOW_SIGNALS",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield home
 

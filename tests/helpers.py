@@ -105,7 +105,10 @@ def build_app(
         store = open_store(tmp_path / "data")
     if notices is None:
         notices = [f"Skipped {error}" for error in library.errors]
-    return make_app(library, store, start=start, notices=notices, theme=theme)
+    app = make_app(library, store, start=start, notices=notices, theme=theme)
+    # Scrolling jumps instead of gliding, so a key press is done when the pilot says it is.
+    app.animation_level = "none"
+    return app
 
 
 def library_of(app: KReaderApp) -> Library:

@@ -57,7 +57,9 @@ def test_bundled_article_carries_the_source_figures(content_dir: Path) -> None:
 
 
 def test_split_on_h2_with_opening_section_and_title() -> None:
-    a = article("# Title\n\nIntro text.\n\n## First\n\nOne.\n\n### Sub A\n\nx\n\n## Second\n\nTwo.\n")
+    a = article(
+        "# Title\n\nIntro text.\n\n## First\n\nOne.\n\n### Sub A\n\nx\n\n## Second\n\nTwo.\n"
+    )
     assert a.title == "Title"
     assert [(s.id, s.title) for s in a.sections] == [
         ("overview", "Overview"),
@@ -150,9 +152,11 @@ def test_malformed_front_matter_is_an_error_with_its_line(text: str, line: int, 
 def test_escape_sequences_are_stripped() -> None:
     evil = "Title \x1b]0;pwned\x07ok \x1b[31mred\x1b[0m \x9b2J bell\x07 nul\x00 c1\x85 tab\tkept\r\nnext"
     clean = strip_controls(evil)
-    assert "\x1b" not in clean and "\x9b" not in clean and "\x85" not in clean and "\x00" not in clean
+    assert (
+        "\x1b" not in clean and "\x9b" not in clean and "\x85" not in clean and "\x00" not in clean
+    )
     assert "pwned" not in clean
-    assert "Title ok red  bell nul c1 tab\tkept\nnext" == clean
+    assert clean == "Title ok red  bell nul c1 tab\tkept\nnext"
     a = article("## Head\x1b[2J\n\ntext\x1b]52;c;ZXZpbA==\x07\n")
     assert "\x1b" not in a.sections[0].source and a.sections[0].title == "Head"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import array
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import re
@@ -500,6 +499,8 @@ FS_IOC_GETFLAGS, FS_IOC_SETFLAGS, FS_IMMUTABLE_FL = 0x80086601, 0x40086602, 0x10
 
 
 def _set_immutable(path: Path, on: bool) -> None:
+    import fcntl  # Linux and macOS only; read_only() skips where it is missing
+
     fd = os.open(path, os.O_RDONLY)
     try:
         flags = array.array("i", [0])
@@ -534,9 +535,10 @@ def read_only(folder: Path) -> Iterator[None]:
             for p in paths:
                 _set_immutable(p, True)
                 done.append(p)
-        except OSError as exc:
+        except (OSError, ImportError) as exc:
             pytest.skip(
-                f"running as root, where chmod cannot stop writes, and the immutable flag is refused here ({exc.strerror})"
+                "running as root, where chmod cannot stop writes, and the immutable flag is "
+                f"refused here ({getattr(exc, 'strerror', None) or exc})"
             )
         try:
             (folder / "probe").touch()

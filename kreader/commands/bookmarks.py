@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from kreader.store import (
     clean_text,
     default_data_dir,
     open_store,
+    parse_export,
 )
 
 MAX_IDS_SHOWN = 40
@@ -90,11 +92,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     clearing.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
+Action = Callable[[Store], int]
+"""What an action does with the store, once its arguments have been checked."""
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the chosen action; returns the exit status."""
-    action = getattr(args, "bookmarks_action", None) or "list"
+    name = getattr(args, "bookmarks_action", None) or "list"
+    # Arguments are checked (the place looked up, the import file read) before the store is
+    # opened, so that a mistyped command creates no folder and no database.
+    action = ACTIONS[name](args)
     data_dir = default_data_dir(getattr(args, "data_dir", None))
-    if action in ("list", "export"):
+    if name in ("list", "export"):
         store = _open_for_reading(data_dir)
     else:
         store = open_store(data_dir)
@@ -104,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             store.close()
             return 1
     try:
-        status = ACTIONS[action](args, store)
+        status = action(store)
         if _warn(store):  # a write failed halfway: what it reported did not reach the disk
             print("kreader: the change was not saved", file=sys.stderr)
             return 1
@@ -133,19 +142,23 @@ def _warn(store: Store) -> bool:
 # --- Actions --------------------------------------------------------------------------------
 
 
-def _list(args: argparse.Namespace, store: Store) -> int:
-    bookmarks = store.list()
-    if args.json:
-        print(json.dumps([asdict(b) for b in bookmarks], indent=2, ensure_ascii=False))
+def _list(args: argparse.Namespace) -> Action:
+    def act(store: Store) -> int:
+        bookmarks = store.list()
+        if getattr(args, "json", False):
+            print(json.dumps([asdict(b) for b in bookmarks], indent=2, ensure_ascii=False))
+        elif bookmarks:
+            width = shutil.get_terminal_size((100, 24)).columns
+            print(format_table(bookmarks, time.time(), width))
+        else:
+            print("No bookmarks.")
         return 0
-    if not bookmarks:
-        print("No bookmarks.")
-        return 0
-    print(format_table(bookmarks, time.time(), shutil.get_terminal_size((100, 24)).columns))
-    return 0
+
+    return act
 
 
-def _add(args: argparse.Namespace, store: Store) -> int:
+def _add(args: argparse.Namespace) -> Action:
+    # Here rather than at the top: only `add` needs the library (and its Markdown parser).
     from kreader.content import LibraryError, default_content_dir, load_library
 
     if len(args.note) > MAX_TEXT:
@@ -168,41 +181,50 @@ def _add(args: argparse.Namespace, store: Store) -> int:
             raise CliError(f"no section {section_ref!r} in article {article_id!r}; sections: {ids}")
         section, subsection = found
     anchor = subsection.id if subsection else ""
-    bookmark, created = store.add(
-        article.id, section.id, anchor, 0.0, article.title, section.title, note=args.note
-    )
-    verb = "Added bookmark" if created else "Already bookmarked as"
-    print(f"{verb} {bookmark.id}: {_where(bookmark)}")
-    return 0
 
-
-def _remove(args: argparse.Namespace, store: Store) -> int:
-    bookmark = store.remove(args.id)
-    if bookmark is None:
-        print(
-            f"kreader: no bookmark with id {args.id} (see: kreader bookmarks list)", file=sys.stderr
+    def act(store: Store) -> int:
+        bookmark, created = store.add(
+            article.id, section.id, anchor, 0.0, article.title, section.title, note=args.note
         )
-        return 1
-    print(f"Removed bookmark {bookmark.id}: {_where(bookmark)}")
-    return 0
-
-
-def _export(args: argparse.Namespace, store: Store) -> int:
-    text = store.export_json()
-    count = len(json.loads(text)["bookmarks"])
-    noun = "bookmark" if count == 1 else "bookmarks"
-    if args.file == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        print(f"Exported {count} {noun}.", file=sys.stderr)
+        verb = "Added bookmark" if created else "Already bookmarked as"
+        print(f"{verb} {bookmark.id}: {_where(bookmark)}")
         return 0
-    target = Path(args.file)
-    try:
-        _write_atomically(target, text)
-    except OSError as exc:
-        raise CliError(f"cannot write {target}: {exc.strerror or exc}") from None
-    print(f"Exported {count} {noun} to {target}.")
-    return 0
+
+    return act
+
+
+def _remove(args: argparse.Namespace) -> Action:
+    def act(store: Store) -> int:
+        bookmark = store.remove(args.id)
+        if bookmark is None:
+            hint = "(see: kreader bookmarks list)"
+            print(f"kreader: no bookmark with id {args.id} {hint}", file=sys.stderr)
+            return 1
+        print(f"Removed bookmark {bookmark.id}: {_where(bookmark)}")
+        return 0
+
+    return act
+
+
+def _export(args: argparse.Namespace) -> Action:
+    def act(store: Store) -> int:
+        text = store.export_json()
+        count = len(json.loads(text)["bookmarks"])
+        noun = "bookmark" if count == 1 else "bookmarks"
+        if args.file == "-":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            print(f"Exported {count} {noun}.", file=sys.stderr)
+            return 0
+        target = Path(args.file)
+        try:
+            _write_atomically(target, text)
+        except OSError as exc:
+            raise CliError(f"cannot write {target}: {exc.strerror or exc}") from None
+        print(f"Exported {count} {noun} to {target}.")
+        return 0
+
+    return act
 
 
 def _write_atomically(target: Path, text: str) -> None:
@@ -219,15 +241,20 @@ def _write_atomically(target: Path, text: str) -> None:
         raise
 
 
-def _import(args: argparse.Namespace, store: Store) -> int:
+def _import(args: argparse.Namespace) -> Action:
     text = _read_limited(args.file)
     try:
-        report = store.import_json(text)
+        parse_export(text)  # refused before the store is opened; import_json checks it again
     except StoreError as exc:
         raise CliError(f"{args.file}: {exc}; nothing was imported") from None
-    skipped = report.skipped_duplicates
-    print(f"added {report.added}, skipped {skipped} duplicate{'' if skipped == 1 else 's'}")
-    return 0
+
+    def act(store: Store) -> int:
+        report = store.import_json(text)
+        skipped = report.skipped_duplicates
+        print(f"added {report.added}, skipped {skipped} duplicate{'' if skipped == 1 else 's'}")
+        return 0
+
+    return act
 
 
 def _read_limited(name: str) -> str:
@@ -253,28 +280,33 @@ def _read_limited(name: str) -> str:
         raise CliError(f"{name}: not a kreader bookmarks export (not UTF-8 text)") from None
 
 
-def _clear(args: argparse.Namespace, store: Store) -> int:
-    count = len(store.list())
-    if count == 0:
-        print("No bookmarks to delete.")
+def _clear(args: argparse.Namespace) -> Action:
+    def act(store: Store) -> int:
+        count = len(store.list())
+        if count == 0:
+            print("No bookmarks to delete.")
+            return 0
+        noun = "bookmark" if count == 1 else "bookmarks"
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise CliError(
+                    f"refusing to delete {count} {noun} without confirmation: pass --yes"
+                )
+            try:
+                answer = input(f"Delete all {count} {noun}? [y/N] ")
+            except EOFError:
+                answer = ""
+            if answer.strip().lower() not in ("y", "yes"):
+                print("Nothing deleted.")
+                return 1
+        deleted = store.clear()
+        print(f"Deleted {deleted} {'bookmark' if deleted == 1 else 'bookmarks'}.")
         return 0
-    noun = "bookmark" if count == 1 else "bookmarks"
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise CliError(f"refusing to delete {count} {noun} without confirmation: pass --yes")
-        try:
-            answer = input(f"Delete all {count} {noun}? [y/N] ")
-        except EOFError:
-            answer = ""
-        if answer.strip().lower() not in ("y", "yes"):
-            print("Nothing deleted.")
-            return 1
-    deleted = store.clear()
-    print(f"Deleted {deleted} {'bookmark' if deleted == 1 else 'bookmarks'}.")
-    return 0
+
+    return act
 
 
-ACTIONS = {
+ACTIONS: dict[str, Callable[[argparse.Namespace], Action]] = {
     "list": _list,
     "add": _add,
     "remove": _remove,

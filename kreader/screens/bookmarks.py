@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -33,7 +33,7 @@ def age(created: float, now: float) -> str:
 class NoteScreen(ModalScreen[str | None]):
     """Edit a bookmark's note: enter saves, escape cancels."""
 
-    BINDINGS: list[BindingType] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CLASSES = "dialog"
 
     def __init__(self, note: str) -> None:
@@ -57,7 +57,7 @@ class NoteScreen(ModalScreen[str | None]):
 class BookmarksScreen(ModalScreen[None]):
     """Newest first; ``enter`` jumps, ``d`` removes, ``u`` undoes, ``e`` edits the note."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,B", "close", "Close"),
         Binding("d,delete", "remove", "Remove"),
         Binding("u", "undo", "Undo"),
@@ -83,7 +83,8 @@ class BookmarksScreen(ModalScreen[None]):
             yield Static("", id="bookmark-status")
             yield OptionList(id="bookmark-list")
             yield Static(
-                "enter opens · d removes · u undoes · e edits the note · escape closes", classes="dialog-hint"
+                "enter opens · d removes · u undoes · e edits the note · escape closes",
+                classes="dialog-hint",
             )
 
     def on_mount(self) -> None:
@@ -121,7 +122,11 @@ class BookmarksScreen(ModalScreen[None]):
         options.add_options(Option(self.label(b, now), id=str(b.id)) for b in self.bookmarks)
         status = self.query_one("#bookmark-status", Static)
         count = len(self.bookmarks)
-        status.update(f"{count} bookmark{'s' if count != 1 else ''}" if count else "No bookmarks yet: b marks.")
+        status.update(
+            f"{count} bookmark{'s' if count != 1 else ''}"
+            if count
+            else "No bookmarks yet: b marks."
+        )
         if self.bookmarks:
             options.highlighted = min(highlighted or 0, count - 1)
 

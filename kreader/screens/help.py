@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.resources import files
+from typing import ClassVar
 
 from rich.markdown import Markdown
 from textual.app import ComposeResult
@@ -21,7 +22,7 @@ def help_text(kiosk: bool = False) -> str:
 class HelpScreen(ModalScreen[None]):
     """Keys and mouse, one key away (``?`` or F1); any of escape, ``q``, ``?`` closes it."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "close", "Close"),
     ]
 

@@ -7,7 +7,7 @@ asks the app's store to save, and tells the widgets what to show.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import unquote
 
 from textual import on
@@ -37,7 +37,7 @@ SAVE_DELAY = 0.5
 class ReaderScreen(Screen[None]):
     """Contents on the left, the current section on the right."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n,right_square_bracket", "next", "Next"),
         Binding("p,left_square_bracket", "previous", "Prev"),
         Binding("c", "toggle_contents", "Contents"),
@@ -151,7 +151,9 @@ class ReaderScreen(Screen[None]):
             position = articles.index(article) + delta
             if not 0 <= position < len(articles):
                 self.notify(
-                    "This is the end of the library." if delta > 0 else "This is the start of the library.",
+                    "This is the end of the library."
+                    if delta > 0
+                    else "This is the start of the library.",
                     timeout=2,
                 )
                 return
@@ -194,7 +196,9 @@ class ReaderScreen(Screen[None]):
     @on(SectionView.AnchorChanged)
     def _anchor_changed(self, message: SectionView.AnchorChanged) -> None:
         if self.article is not None and self.section is not None:
-            self.query_one(ContentsTree).follow(Place(self.article.id, self.section.id, message.anchor))
+            self.query_one(ContentsTree).follow(
+                Place(self.article.id, self.section.id, message.anchor)
+            )
 
     @on(SectionView.Scrolled)
     def _scrolled(self) -> None:
@@ -311,7 +315,9 @@ class ReaderScreen(Screen[None]):
 
     # -- search results ----------------------------------------------------------------------------------
 
-    def show_match(self, article_id: str, section_id: str, term: str, occurrence: int, fraction: float) -> None:
+    def show_match(
+        self, article_id: str, section_id: str, term: str, occurrence: int, fraction: float
+    ) -> None:
         """Open a section at a search match and mark it."""
         article = self.kapp.library.article(article_id)
         section = article.section(section_id) if article else None
@@ -352,7 +358,11 @@ class ReaderScreen(Screen[None]):
         self._match_index = -1
         if index is not None:
             for number, hit in enumerate(index.occurrences(query)):
-                if (hit.article_id, hit.section_id, hit.occurrence) == (article_id, section_id, occurrence):
+                if (hit.article_id, hit.section_id, hit.occurrence) == (
+                    article_id,
+                    section_id,
+                    occurrence,
+                ):
                     self._match_index = number
                     break
 
@@ -369,4 +379,3 @@ class ReaderScreen(Screen[None]):
             self.query_one("#too-small", Static).update(
                 f"The terminal is too small ({width}×{height}).\nkreader needs at least {MIN_WIDTH}×{MIN_HEIGHT}."
             )
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -23,7 +23,9 @@ RESULT_LIMIT = 50
 
 def hit_label(hit: Hit) -> Text:
     """Two lines for a result: where it is, then the snippet with the match marked."""
-    label = Text.assemble((hit.section_title, "bold"), ("  ·  ", "dim"), (hit.article_title, "italic dim"))
+    label = Text.assemble(
+        (hit.section_title, "bold"), ("  ·  ", "dim"), (hit.article_title, "italic dim")
+    )
     snippet = Text(hit.snippet)
     for start, end in hit.highlights:
         snippet.stylize("bold reverse", start, end)
@@ -35,7 +37,7 @@ def hit_label(hit: Hit) -> Text:
 class SearchScreen(ModalScreen[None]):
     """Type to search; ``enter`` or a click opens a result; ``escape`` closes."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("down", "focus_results", "Results", show=False),
     ]
@@ -89,7 +91,9 @@ class SearchScreen(ModalScreen[None]):
         if self.hits:
             results.highlighted = 0
             count = len(self.hits)
-            status.update(f"{count}{'+' if count >= RESULT_LIMIT else ''} section{'s' if count != 1 else ''}")
+            status.update(
+                f"{count}{'+' if count >= RESULT_LIMIT else ''} section{'s' if count != 1 else ''}"
+            )
         else:
             status.update("No matches.")
 

@@ -27,7 +27,6 @@ BOOKMARK_MARK = "★ "
 class ContentsTree(Tree[Place]):
     """A tree of the library; ``enter`` or a click opens an entry, the cursor follows the reader."""
 
-
     @dataclass
     class Opened(Message):
         """The reader chose an entry."""
@@ -83,7 +82,9 @@ class ContentsTree(Tree[Place]):
 
     def follow(self, place: Place) -> None:
         """Move the cursor to the entry for ``place`` without opening it."""
-        node = self._entries.get(place) or self._entries.get(Place(place.article_id, place.section_id))
+        node = self._entries.get(place) or self._entries.get(
+            Place(place.article_id, place.section_id)
+        )
         if node is None:
             return
         # Nodes just added or expanded have no line number until the tree is laid out again, which Tree
@@ -100,7 +101,9 @@ class ContentsTree(Tree[Place]):
                 article = library.article(place.article_id)
                 section = article.section(place.section_id) if article else None
                 if section is not None:
-                    node.set_label(self._label(section.title, (place.article_id, place.section_id) in marked))
+                    node.set_label(
+                        self._label(section.title, (place.article_id, place.section_id) in marked)
+                    )
 
     def on_tree_node_selected(self, event: Tree.NodeSelected[Place]) -> None:
         event.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -24,7 +25,7 @@ LayoutProvider = Callable[[int], SectionLayout]
 class SectionView(ScrollView, can_focus=True):
     """Shows one section; posts where the reader is and which link was clicked."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "page_down", "Page down", show=False),
         Binding("shift+space", "page_up", "Page up", show=False),
         Binding("g", "scroll_home", "Top", show=False),

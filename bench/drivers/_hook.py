@@ -1,0 +1,57 @@
+"""Instrumentation shared by the benchmark's child processes (imported as a plain module, not via ``bench``).
+
+- Headless Textual composes every frame but skips turning it into terminal bytes; `install` puts that step
+  back (the frame is encoded with the app's console and thrown away), so "painted" costs what it would in a
+  terminal, minus the write itself.
+- `install(done)` calls ``done(screen)`` after every compositor refresh; the first time it returns True the
+  time is recorded as the paint and the app is asked to exit.
+- `report` writes the recorded times as JSON to the file named by ``BENCH_REPORT``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import App
+from textual.screen import Screen
+
+marks: dict[str, float] = {}
+exit_on_paint = True
+frame_bytes = 0
+
+
+def install(done: Callable[[Screen[Any]], bool]) -> None:
+    """Record the first frame for which ``done(screen)`` holds, then exit the app (if `exit_on_paint`)."""
+    refresh = Screen._compositor_refresh
+    display = App._display
+
+    def _display(self: App[Any], screen: Screen[Any], renderable: Any) -> None:
+        global frame_bytes
+        display(self, screen, renderable)
+        if self.is_headless and renderable is not None and hasattr(renderable, "render_segments"):
+            frame_bytes += len(renderable.render_segments(self.console))
+
+    def _compositor_refresh(self: Screen[Any]) -> None:
+        refresh(self)
+        if "paint" not in marks and self.is_current and done(self):
+            marks["paint"] = time.monotonic()
+            if exit_on_paint:
+                self.app.exit()
+
+    App._display = _display  # type: ignore[method-assign]
+    Screen._compositor_refresh = _compositor_refresh  # type: ignore[method-assign]
+
+
+def mark(name: str) -> None:
+    marks.setdefault(name, time.monotonic())
+
+
+def report(**extra: Any) -> None:
+    path = os.environ.get("BENCH_REPORT")
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump({**marks, "frame_bytes": frame_bytes, **extra}, handle)

@@ -1,0 +1,15 @@
+"""The floor: the smallest Textual app, headless; it paints one (empty) frame and exits."""
+
+from __future__ import annotations
+
+import _hook
+from textual.app import App
+
+
+class Floor(App[None]):
+    pass
+
+
+_hook.install(lambda screen: True)
+Floor().run(headless=True)
+_hook.report()

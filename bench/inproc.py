@@ -1,0 +1,346 @@
+"""In-process measurements: the reader under the pilot, search, the store, and kiosk memory.
+
+Latency of a key is defined the same way everywhere: from the moment the key event is handed to the driver
+(as a terminal driver hands over a key it read) to the end of the first frame that shows the result, that
+frame included: composed by Textual and encoded to terminal bytes (headless Textual skips the encoding, so
+`FrameProbe` does it and throws the bytes away). Nothing waits for idle or sleeps inside a measurement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual import events
+from textual.app import App
+from textual.pilot import Pilot
+
+from kreader.app import make_app
+from kreader.content import load_library
+from kreader.layout import SectionLayout
+from kreader.screens.reader import ReaderScreen
+from kreader.settings import Settings
+from kreader.store import MemoryStore, open_store
+from kreader.widgets.section_view import SectionView
+
+SIZE = (100, 40)
+KEY_TIMEOUT = 30.0
+
+
+class FrameProbe:
+    """Watches the frames an app paints: which layout and scroll position the section pane drew in each."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self.app = app
+        self.drawn: list[tuple[SectionLayout | None, int]] = []
+        """(layout, scroll y) of every `SectionView.render_line` call since the last frame."""
+        self.frames = 0
+        self.frame_bytes = 0
+        self._want: Callable[[list[tuple[SectionLayout | None, int]]], bool] | None = None
+        self._hit: asyncio.Future[float] | None = None
+        display = app._display
+
+        def _display(screen: Any, renderable: Any) -> None:
+            display(screen, renderable)
+            if renderable is not None and hasattr(renderable, "render_segments"):
+                self.frame_bytes += len(renderable.render_segments(app.console))
+            now = time.perf_counter()
+            self.frames += 1
+            drawn, self.drawn = self.drawn, []
+            if (
+                self._want is not None
+                and self._hit is not None
+                and not self._hit.done()
+                and self._want(drawn)
+            ):
+                self._hit.set_result(now)
+
+        app._display = _display  # type: ignore[method-assign]
+
+    def watch(self, view: SectionView) -> None:
+        """Record what ``view`` draws."""
+        render_line = view.render_line
+
+        def _render_line(y: int) -> Any:
+            self.drawn.append((view.layout_, round(view.scroll_y)))
+            return render_line(y)
+
+        view.render_line = _render_line  # type: ignore[method-assign]
+
+    async def key(
+        self, key: str, want: Callable[[list[tuple[SectionLayout | None, int]]], bool]
+    ) -> float:
+        """Seconds from handing ``key`` to the driver to the end of the first frame for which ``want`` holds."""
+        loop = asyncio.get_running_loop()
+        self._hit = loop.create_future()
+        self._want = want
+        driver = self.app._driver
+        assert driver is not None
+        event = events.Key(key, key if len(key) == 1 else None)
+        event.set_sender(self.app)
+        start = time.perf_counter()
+        driver.send_message(event)
+        try:
+            end = await asyncio.wait_for(self._hit, KEY_TIMEOUT)
+        finally:
+            self._want = None
+        return end - start
+
+
+async def _settle(pilot: Pilot[Any]) -> None:
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+async def _index_ready(app: Any, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while app.search_index is None:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the search index was not built")
+        await asyncio.sleep(0.02)
+
+
+@dataclass
+class SwitchResult:
+    cold: dict[str, list[float]]
+    """Section size label -> seconds per switch with the layout cache emptied first."""
+    warm: dict[str, list[float]]
+    """... with the section's layout already cached."""
+
+
+async def section_switch(
+    folder: Path, sizes: tuple[int, ...], runs: int, labels: Callable[[int], str]
+) -> SwitchResult:
+    """``n`` into each section of the sections article, cold (layout cache emptied) and warm."""
+    library = load_library(folder)
+    article = library.articles[0]
+    sections = article.sections
+    offset = len(sections) - len(sizes)  # the opening section comes first
+    cold: dict[str, list[float]] = {}
+    warm: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="kbench-store-") as data:
+        store = open_store(Path(data))
+        app: Any = make_app(library, store, Settings())
+        async with app.run_test(size=SIZE) as pilot:
+            await _index_ready(app)
+            await _settle(pilot)
+            probe = FrameProbe(app)
+            reader = app.screen
+            assert isinstance(reader, ReaderScreen)
+            view = reader.query_one(SectionView)
+            probe.watch(view)
+            for n, size in enumerate(sizes):
+                target = sections[offset + n]
+                previous = sections[offset + n - 1]
+
+                def shows_target(
+                    drawn: list[tuple[SectionLayout | None, int]], target: Any = target
+                ) -> bool:
+                    layout = view.layout_
+                    return (
+                        reader.section is target
+                        and layout is not None
+                        and layout.width == view.text_width
+                        and any(item[0] is layout for item in drawn)
+                    )
+
+                for cached, into in ((False, cold), (True, warm)):
+                    for _ in range(runs):
+                        if reader.section is not previous:
+                            reader.open(article, previous)
+                        if not cached:
+                            app.layouts.clear()
+                        else:
+                            app.layouts.get(target, view.text_width, app.palette)
+                        await _settle(pilot)
+                        gc.collect()
+                        into.setdefault(labels(size), []).append(await probe.key("n", shows_target))
+                        await _settle(pilot)
+        store.close()
+    return SwitchResult(cold, warm)
+
+
+@dataclass
+class PageResult:
+    first_frame: list[float]
+    """Default animation: key to the first frame drawn at a new scroll position."""
+    whole_page: list[float]
+    """Animations off (``TEXTUAL_ANIMATIONS=none``): key to the frame showing the whole next page."""
+    lines: int
+
+
+async def page_down(folder: Path, size_index: int, sizes: int, runs: int) -> PageResult:
+    """``pagedown`` in a long section, from near its top, with and without Textual's scroll animation.
+
+    ``size_index`` counts the sized sections (``sizes`` of them, after the article's opening section)."""
+    library = load_library(folder)
+    article = library.articles[0]
+    section = article.sections[len(article.sections) - sizes + size_index]
+    first: list[float] = []
+    whole: list[float] = []
+    lines = 0
+    app: Any = make_app(library, MemoryStore(), Settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await _index_ready(app)
+        reader = app.screen
+        assert isinstance(reader, ReaderScreen)
+        reader.open(article, section)
+        await _settle(pilot)
+        view = reader.query_one(SectionView)
+        assert view.layout_ is not None
+        lines = len(view.layout_.lines)
+        probe = FrameProbe(app)
+        probe.watch(view)
+        for level, into in (("full", first), ("none", whole)):
+            app.animation_level = level
+            for run in range(runs):
+                view.scroll_to(y=5 + run * 3, animate=False, force=True)
+                await _settle(pilot)
+                gc.collect()
+                start_y = round(view.scroll_y)
+                page = view.scrollable_content_region.height
+                if level == "full":
+
+                    def moved(
+                        drawn: list[tuple[SectionLayout | None, int]], start_y: int = start_y
+                    ) -> bool:
+                        return any(y != start_y for _, y in drawn)
+
+                    into.append(await probe.key("pagedown", moved))
+                else:
+
+                    def paged(
+                        drawn: list[tuple[SectionLayout | None, int]],
+                        start_y: int = start_y,
+                        page: int = page,
+                    ) -> bool:
+                        return any(y >= start_y + page for _, y in drawn)
+
+                    into.append(await probe.key("pagedown", paged))
+                await _settle(pilot)
+    return PageResult(first, whole, lines)
+
+
+@dataclass
+class SearchResult:
+    build: list[float]
+    queries: dict[str, list[float]]
+    sections: int
+    hits: dict[str, int]
+
+
+QUERIES = (
+    "the",  # the most common word
+    "ketamine",  # a real word, fairly common
+    "k",  # one-letter prefix: the widest expansion
+    "tra",  # a common syllable prefix
+    "receptor dose",  # two words, AND
+    '"the treatment"',  # a phrase
+    "café",  # accented
+    "zzzzqx",  # no match
+    "brain memory sleep",  # three words
+    "ment",  # prefix of many made-up words
+)
+
+
+def search(folder: Path, build_runs: int, query_runs: int) -> SearchResult:
+    """Index build time (splitting included, as the app's worker does it) and query times."""
+    from kreader.search import SearchIndex
+
+    builds: list[float] = []
+    index = None
+    for _ in range(build_runs):
+        library = load_library(folder)
+        gc.collect()
+        start = time.perf_counter()
+        index = SearchIndex.build(library)
+        builds.append(time.perf_counter() - start)
+    assert index is not None
+    queries: dict[str, list[float]] = {}
+    hits: dict[str, int] = {}
+    for query in QUERIES:
+        hits[query] = len(index.search(query))  # first use: nothing cached
+        for _ in range(query_runs):
+            start = time.perf_counter()
+            index.search(query)
+            queries.setdefault(query, []).append(time.perf_counter() - start)
+    return SearchResult(builds, queries, len(index), hits)
+
+
+def bookmark_add(count: int) -> list[float]:
+    """``SqliteStore.add`` (commit included) into a real file, one new bookmark each time."""
+    times: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="kbench-store-") as data:
+        store = open_store(Path(data))
+        assert type(store).__name__ == "SqliteStore", store
+        for n in range(count):
+            start = time.perf_counter()
+            store.add(
+                "article", f"section-{n % 20}", f"anchor-{n}", (n % 97) / 97, "Article", "Section"
+            )
+            times.append(time.perf_counter() - start)
+        store.close()
+    return times
+
+
+def _rss() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+@dataclass
+class KioskResult:
+    checkpoints: list[tuple[int, int, int]]
+    """(rotations done, RSS bytes after gc, live objects after gc)."""
+    seconds: float
+    sections_seen: int
+
+
+async def kiosk_memory(folder: Path, low: int, high: int) -> KioskResult:
+    """Run the attract loop by its own clock: go idle, then ``high`` rotations, measuring after ``low``."""
+    library = load_library(folder)
+    now = [1000.0]
+
+    def clock() -> float:
+        return now[0]
+
+    app: Any = make_app(library, MemoryStore(), Settings(), kiosk=True, clock=clock)
+    checkpoints: list[tuple[int, int, int]] = []
+    seen: set[str] = set()
+    async with app.run_test(size=SIZE) as pilot:
+        app.animation_level = "none"  # a 1.2 s scroll per page would need real time to pass
+        await _index_ready(app)
+        await _settle(pilot)
+        now[0] += app.policy.idle_seconds + 1
+        app.tick()
+        await _settle(pilot)
+        assert app.policy.in_attract, "the kiosk did not enter its attract loop"
+        started = time.perf_counter()
+        for rotation in range(1, high + 1):
+            now[0] += app.policy.rotate_seconds
+            app.tick()
+            await pilot.wait_for_scheduled_animations()
+            reader = app.reader()
+            if reader.section is not None:
+                seen.add(reader.section.id)
+            if rotation in (low, high):
+                await _settle(pilot)
+                gc.collect()
+                checkpoints.append((rotation, _rss(), len(gc.get_objects())))
+        seconds = time.perf_counter() - started
+    return KioskResult(checkpoints, seconds, len(seen))
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")

@@ -1,0 +1,797 @@
+"""Pilot tests of the reader: every key, clicks in the contents and the text, bookmarks, resume, search.
+
+Each test drives the real app (built by `helpers.build_app` over a temporary library and a real SQLite store)
+and checks state: what is shown, where the contents cursor is, what the store holds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import (
+    build_app,
+    click_contents,
+    click_text,
+    cursor_place,
+    notices,
+    shown,
+    tree,
+    view,
+    write_library,
+)
+from textual import events
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList, Static
+
+from kreader.app import KReaderApp, StartAt
+from kreader.content import load_library
+from kreader.screens.bookmarks import BookmarksScreen, NoteScreen
+from kreader.screens.help import HelpScreen
+from kreader.screens.search import SearchScreen
+from kreader.store import MemoryStore, open_store
+from kreader.widgets.contents import BOOKMARK_MARK, ContentsTree, Place
+from kreader.widgets.section_view import SectionView
+
+SIZE = (80, 24)
+
+
+def labels(options: OptionList) -> list[str]:
+    """The plain text of every option of a list."""
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+def node_label(app: KReaderApp, place: Place) -> str:
+    """The text the contents shows for ``place``."""
+    return str(tree(app)._entries[place].label)
+
+
+async def open_section(pilot: Pilot[None], article_id: str, section_id: str) -> None:
+    """Open a section the way the contents does."""
+    app = pilot.app
+    assert isinstance(app, KReaderApp)
+    app.reader().open_place(Place(article_id, section_id))
+    await pilot.pause()
+
+
+async def ready_index(app: KReaderApp) -> None:
+    """Wait for the search index the app builds in a worker at start-up."""
+    await app.workers.wait_for_complete()
+    assert app.search_index is not None
+
+
+# -- start-up ----------------------------------------------------------------------------------------
+
+
+async def test_opens_on_the_first_section_with_the_contents_cursor_on_it(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert shown(app) == ("alpha", "overview")
+        assert cursor_place(app) == Place("alpha", "overview")
+        assert isinstance(app.focused, SectionView)
+        assert app.reader().title == "Alpha guide"
+        assert app.reader().sub_title == "Section 1 of 4 · Overview"
+
+
+async def test_bundled_article_opens(tmp_path: Path, content_dir: Path) -> None:
+    app = build_app(tmp_path, content_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert shown(app) == ("ketamine-ptsd", "overview")
+        assert view(app).layout_ is not None and len(view(app).layout_.lines) > 10
+
+
+async def test_a_skipped_file_is_listed_in_a_notice(tmp_path: Path) -> None:
+    app = build_app(tmp_path, write_library(tmp_path / "content", broken=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert shown(app) == ("alpha", "overview")
+        skipped = [text for text in notices(app) if "broken.md" in text]
+        assert skipped and "UTF-8" in skipped[0]
+
+
+# -- scrolling -----------------------------------------------------------------------------------------
+
+
+async def test_scroll_keys(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "alpha", "start-here")
+        pane = view(app)
+        page = pane.scrollable_content_region.height
+        assert pane.max_scroll_y > page + 3
+
+        async def after(*keys: str) -> float:
+            await pilot.press(*keys)
+            await pilot.pause()
+            return pane.scroll_y
+
+        assert await after("down") == 1
+        assert await after("down", "down") == 3
+        assert await after("up") == 2
+        assert await after("pagedown") == 2 + page
+        assert await after("pageup") == 2
+        assert await after("space") == 2 + page
+        assert await after("end") == pane.max_scroll_y
+        assert await after("home") == 0
+        assert await after("G") == pane.max_scroll_y
+        assert await after("g") == 0
+        assert await after("up") == 0
+        assert shown(app) == ("alpha", "start-here")
+
+
+async def test_mouse_wheel_scrolls_the_text(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "alpha", "start-here")
+        # Pilot has no wheel method in Textual 8.2; this is the one its click and hover use.
+        await pilot._post_mouse_events([events.MouseScrollDown], SectionView, offset=(10, 5))
+        await pilot.pause()
+        assert view(app).scroll_y > 0
+        await pilot._post_mouse_events([events.MouseScrollDown], ContentsTree, offset=(5, 2))
+        await pilot.pause()
+        assert shown(app) == ("alpha", "start-here")
+
+
+# -- moving between sections -----------------------------------------------------------------------------
+
+
+async def test_next_and_previous_cross_articles_and_stop_at_the_ends(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    order = [
+        ("alpha", "overview"),
+        ("alpha", "start-here"),
+        ("alpha", "middle-part"),
+        ("alpha", "last-words"),
+        ("beta", "overview"),
+        ("beta", "one"),
+        ("beta", "two"),
+    ]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        seen = [shown(app)]
+        for key in ("n", "right_square_bracket", "n", "n", "right_square_bracket", "n"):
+            await pilot.press(key)
+            await pilot.pause()
+            seen.append(shown(app))
+            assert cursor_place(app) == Place(*shown(app))
+        assert seen == order
+        assert app.reader().sub_title == "Section 3 of 3 · Two"
+
+        await pilot.press("n")
+        await pilot.pause()
+        assert shown(app) == ("beta", "two")
+        assert "This is the end of the library." in notices(app)
+
+        back = [shown(app)]
+        for key in ("p", "left_square_bracket", "p", "p", "left_square_bracket", "p"):
+            await pilot.press(key)
+            await pilot.pause()
+            back.append(shown(app))
+            assert cursor_place(app) == Place(*shown(app))
+        assert back == order[::-1]
+
+        await pilot.press("p")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "overview")
+        assert "This is the start of the library." in notices(app)
+
+
+async def test_a_new_section_opens_at_its_top(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "alpha", "start-here")
+        await pilot.press("pagedown", "n")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "middle-part")
+        assert view(app).scroll_y == 0
+
+
+# -- the contents pane ---------------------------------------------------------------------------------
+
+
+async def test_tab_moves_focus_between_the_panes(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.focused, SectionView)
+        await pilot.press("tab")
+        assert isinstance(app.focused, ContentsTree)
+        await pilot.press("tab")
+        assert isinstance(app.focused, SectionView)
+        await pilot.press("shift+tab")
+        assert isinstance(app.focused, ContentsTree)
+
+
+async def test_enter_in_the_contents_opens_the_entry(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("tab", "down", "down")
+        await pilot.pause()
+        assert cursor_place(app) == Place("alpha", "middle-part")
+        assert shown(app) == ("alpha", "overview")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "middle-part")
+        assert view(app).scroll_y == 0
+
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "middle-part")
+        assert view(app).position() == ("deep-dive", 0.0)
+
+
+async def test_enter_on_another_article_opens_it_and_lists_its_sections(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("tab", "end", "enter")
+        await pilot.pause()
+        assert shown(app) == ("beta", "overview")
+        assert cursor_place(app) == Place("beta", "overview")
+        assert Place("beta", "two") in tree(app)._entries
+
+
+async def test_clicking_a_contents_entry_opens_it(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await click_contents(pilot, Place("alpha", "last-words"))
+        assert shown(app) == ("alpha", "last-words")
+
+        await click_contents(pilot, Place("alpha", "middle-part", "first-part"))
+        assert shown(app) == ("alpha", "middle-part")
+        assert view(app).position() == ("first-part", 0.0)
+        assert cursor_place(app) == Place("alpha", "middle-part", "first-part")
+
+        await click_contents(pilot, Place("beta"))
+        assert shown(app) == ("beta", "overview")
+
+
+async def test_the_contents_follows_scrolling_into_a_subsection(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "alpha", "middle-part")
+        pane = view(app)
+        layout = pane.layout_
+        assert layout is not None
+        assert cursor_place(app) == Place("alpha", "middle-part")
+
+        first = layout.anchors["first-part"]
+        pane.scroll_to(y=first - 1, animate=False)
+        await pilot.pause()
+        assert cursor_place(app) == Place("alpha", "middle-part")
+        await pilot.press("down")
+        await pilot.pause()
+        assert pane.scroll_y == first
+        assert cursor_place(app) == Place("alpha", "middle-part", "first-part")
+
+        await pilot.press("up")
+        await pilot.pause()
+        assert cursor_place(app) == Place("alpha", "middle-part")
+
+        await pilot.press("end")
+        await pilot.pause()
+        assert cursor_place(app) == Place("alpha", "middle-part", "deep-dive")
+        await pilot.press("home")
+        await pilot.pause()
+        assert cursor_place(app) == Place("alpha", "middle-part")
+
+
+async def test_c_hides_and_shows_the_contents(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        contents = tree(app)
+        width = view(app).size.width
+        await pilot.press("tab", "c")
+        await pilot.pause()
+        assert not contents.display
+        assert isinstance(app.focused, SectionView)
+        assert view(app).size.width > width
+        await pilot.press("c")
+        await pilot.pause()
+        assert contents.display
+        assert view(app).size.width == width
+
+
+# -- help and quitting ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["question_mark", "f1"])
+async def test_help_opens_and_escape_closes_it(tmp_path: Path, key: str) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.reader()
+        assert shown(app) == ("alpha", "overview")
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+q"])
+async def test_quit_keys_end_the_app(tmp_path: Path, key: str) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.return_code is None
+        await pilot.press(key)
+        assert app.return_code == 0
+
+
+# -- links ---------------------------------------------------------------------------------------------
+
+
+async def test_an_anchor_link_jumps_within_the_article(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "alpha", "start-here")
+        await click_text(pilot, "the deep dive")
+        assert shown(app) == ("alpha", "middle-part")
+        assert view(app).position() == ("deep-dive", 0.0)
+        assert cursor_place(app) == Place("alpha", "middle-part", "deep-dive")
+
+
+async def test_a_link_to_another_file_opens_that_article(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "alpha", "start-here")
+        await click_text(pilot, "beta notes")
+        assert shown(app) == ("beta", "two")
+        assert cursor_place(app) == Place("beta", "two")
+
+
+async def test_an_external_link_is_only_shown(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "alpha", "start-here")
+        await click_text(pilot, "the web page")
+        assert shown(app) == ("alpha", "start-here")
+        assert isinstance(app.screen, type(app.reader()))
+        assert any("https://example.com/page" in text for text in notices(app))
+
+
+# -- bookmarks -----------------------------------------------------------------------------------------
+
+
+async def test_b_adds_a_bookmark_and_b_again_removes_it(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "alpha", "start-here")
+        await pilot.press("pagedown")
+        await pilot.pause()
+        anchor, fraction = view(app).position()
+
+        await pilot.press("b")
+        await pilot.pause()
+        (mark,) = app.store.list()
+        assert (mark.article_id, mark.section_id, mark.anchor) == ("alpha", "start-here", anchor)
+        assert mark.fraction == pytest.approx(fraction)
+        assert (mark.article_title, mark.section_title) == ("Alpha guide", "Start here")
+        assert node_label(app, Place("alpha", "start-here")) == BOOKMARK_MARK + "Start here"
+        assert "Bookmarked: Start here" in notices(app)
+
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.store.list() == []
+        assert node_label(app, Place("alpha", "start-here")) == "Start here"
+        assert "Bookmark removed: Start here" in notices(app)
+
+
+async def test_bookmarks_list_jump_remove_undo_and_note(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+
+    def clock() -> float:
+        now[0] += 60
+        return now[0]
+
+    store = open_store(tmp_path / "data", clock=clock)
+    app = build_app(tmp_path, store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("b")
+        await open_section(pilot, "alpha", "middle-part")
+        await pilot.press("end", "b")
+        await pilot.pause()
+        older, newer = sorted(store.list(), key=lambda b: b.created)
+        assert (older.section_id, newer.section_id) == ("overview", "middle-part")
+
+        await pilot.press("home", "B")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BookmarksScreen)
+        options = screen.query_one(OptionList)
+        assert [line.split("  ·  ")[:2] for line in labels(options)] == [
+            ["Middle part", "Alpha guide"],
+            ["Overview", "Alpha guide"],
+        ]
+
+        # enter jumps to the highlighted (newest) bookmark, at its place.
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is app.reader()
+        assert shown(app) == ("alpha", "middle-part")
+        assert view(app).position() == (newer.anchor, pytest.approx(newer.fraction, abs=0.05))
+
+        # d removes, u puts it back.
+        await pilot.press("B")
+        await pilot.pause()
+        await pilot.press("down", "d")
+        await pilot.pause()
+        assert [b.id for b in store.list()] == [newer.id]
+        assert node_label(app, Place("alpha", "overview")) == "Overview"
+        await pilot.press("u")
+        await pilot.pause()
+        assert [b.id for b in store.list()] == [newer.id, older.id]
+        assert node_label(app, Place("alpha", "overview")) == BOOKMARK_MARK + "Overview"
+        await pilot.press("delete")
+        await pilot.pause()
+        assert len(store.list()) == 1
+        await pilot.press("u")
+        await pilot.pause()
+        assert len(store.list()) == 2
+
+        # e edits the note of the highlighted bookmark.
+        screen = app.screen
+        assert isinstance(screen, BookmarksScreen)
+        options = screen.query_one(OptionList)
+        options.highlighted = 1
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, NoteScreen)
+        await pilot.press(*"see page 2", "enter")
+        await pilot.pause()
+        assert app.screen is screen
+        assert store.get(older.id) is not None and store.get(older.id).note == "see page 2"
+        assert "see page 2" in labels(options)[1]
+
+        # escape in the note dialog keeps the note.
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("x", "escape")
+        await pilot.pause()
+        assert store.get(older.id).note == "see page 2"
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.reader()
+
+
+async def test_a_stale_bookmark_is_marked_and_opens_the_article_start(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "data")
+    store.add("alpha", "gone", "", 0.5, "Alpha guide", "A section since removed")
+    app = build_app(tmp_path, store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "beta", "two")
+        await pilot.press("B")
+        await pilot.pause()
+        (line,) = labels(app.screen.query_one(OptionList))
+        assert "A section since removed" in line and "no longer in the library" in line
+        await pilot.press("enter")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "overview")
+        assert any("no longer in" in text for text in notices(app))
+        assert len(store.list()) == 1
+
+
+async def test_contents_stars_sections_bookmarked_before_start(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "data")
+    store.add("alpha", "last-words", "", 0.0, "Alpha guide", "Last words")
+    store.add("beta", "two", "", 0.0, "Beta notes", "Two")
+    app = build_app(tmp_path, store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert node_label(app, Place("alpha", "last-words")) == BOOKMARK_MARK + "Last words"
+        assert node_label(app, Place("alpha", "start-here")) == "Start here"
+        # beta's sections are listed on first need, with their stars.
+        await open_section(pilot, "beta", "one")
+        assert node_label(app, Place("beta", "two")) == BOOKMARK_MARK + "Two"
+        assert node_label(app, Place("beta", "one")) == "One"
+
+
+async def test_bookmarks_in_a_memory_store(tmp_path: Path) -> None:
+    store = MemoryStore()
+    app = build_app(tmp_path, store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("b")
+        await pilot.pause()
+        assert [b.section_id for b in store.list()] == ["overview"]
+
+
+# -- reading position ----------------------------------------------------------------------------------
+
+
+def start_from_store(app_store: object, library_dir: Path) -> StartAt:
+    """Where kreader reopens, worked out as `kreader.run.run_reader` does."""
+    library = load_library(library_dir)
+    saved = app_store.last_position()  # type: ignore[attr-defined]
+    article = library.article(saved.article_id) if saved else None
+    assert saved is not None and article is not None and article.section(saved.section_id)
+    return StartAt(saved.article_id, saved.section_id, saved.anchor, saved.fraction, "Resumed")
+
+
+async def test_resume_after_restart(tmp_path: Path) -> None:
+    content = write_library(tmp_path / "content")
+    app = build_app(tmp_path, content)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "alpha", "middle-part")
+        pane = view(app)
+        assert pane.layout_ is not None
+        target = pane.layout_.anchors["first-part"] + 3
+        pane.scroll_to(y=target - 1, animate=False)
+        await pilot.press("down")
+        await pilot.pause()
+        where = pane.position()
+        assert where[0] == "first-part" and where[1] > 0
+    app.store.close()
+
+    store = open_store(tmp_path / "data")
+    saved = store.last_position()
+    assert saved is not None
+    assert (saved.article_id, saved.section_id, saved.anchor) == (
+        "alpha",
+        "middle-part",
+        "first-part",
+    )
+    assert saved.fraction == pytest.approx(where[1])
+
+    again = build_app(tmp_path, content, store=store, start=start_from_store(store, content))
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert shown(again) == ("alpha", "middle-part")
+        assert view(again).scroll_y == target
+        assert cursor_place(again) == Place("alpha", "middle-part", "first-part")
+        assert "Resumed" in notices(again)
+    store.close()
+
+
+async def test_the_position_is_saved_while_reading(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "data")
+    app = build_app(tmp_path, store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "beta", "one")
+        # Saving waits for the reader to stop for a moment (SAVE_DELAY), so a killed terminal loses little.
+        await pilot.pause(0.8)
+        saved = store.last_position()
+        assert saved is not None and (saved.article_id, saved.section_id) == ("beta", "one")
+
+
+async def test_a_bookmark_opens_at_the_same_subsection_after_a_resize(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_section(pilot, "alpha", "middle-part")
+        pane = view(app)
+        assert pane.layout_ is not None
+        target = pane.layout_.anchors["deep-dive"] + 2
+        pane.scroll_to(y=target, animate=False)
+        await pilot.pause()
+        await pilot.press("b")
+        await pilot.pause()
+        (mark,) = app.store.list()
+        assert mark.anchor == "deep-dive"
+
+        await pilot.press("n")
+        await pilot.resize_terminal(60, 30)
+        await pilot.pause()
+        layout = pane.layout_
+        assert layout is not None and layout.width < 64
+
+        await pilot.press("B", "enter")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "middle-part")
+        assert pane.position()[0] == "deep-dive"
+        assert pane.layout_ is not None and pane.layout_.width == layout.width
+        assert (
+            pane.layout_.anchors["deep-dive"]
+            <= pane.scroll_y
+            < pane.layout_.anchors["deep-dive"] + 6
+        )
+        assert cursor_place(app) == Place("alpha", "middle-part", "deep-dive")
+
+
+async def test_resizing_keeps_the_subsection_at_the_top(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await click_contents(pilot, Place("alpha", "middle-part", "deep-dive"))
+        pane = view(app)
+        await pilot.resize_terminal(50, 20)
+        await pilot.pause()
+        assert pane.layout_ is not None
+        assert pane.scroll_y == pane.layout_.anchors["deep-dive"]
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert pane.scroll_y == pane.layout_.anchors["deep-dive"]
+
+
+# -- search --------------------------------------------------------------------------------------------
+
+
+async def test_search_as_you_type_then_open_and_step_through_matches(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready_index(app)
+        reader = app.reader()
+        await pilot.press("slash")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        results = screen.query_one(OptionList)
+        assert results.option_count == 0
+
+        await pilot.press("z", "a", "n", "z", "i", "b")
+        await pilot.pause()
+        assert [(h.article_id, h.section_id) for h in screen.hits] == [
+            ("alpha", "middle-part"),
+            ("beta", "one"),
+        ]
+        assert results.option_count == 2
+        await pilot.press("x")
+        await pilot.pause()
+        assert results.option_count == 0
+        assert str(screen.query_one("#search-status", Static).content) == "No matches."
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert results.option_count == 2
+
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is reader
+        assert shown(app) == ("alpha", "middle-part")
+        pane = view(app)
+        assert pane.highlight is not None and pane.layout_ is not None
+        line, start, end = pane.highlight
+        assert pane.layout_.plain[line][start:end].lower() == "zanzibar"
+        assert pane.scroll_y <= line < pane.scroll_y + pane.scrollable_content_region.height
+        assert reader.search_query == "zanzib"
+
+        await pilot.press("n")
+        await pilot.pause()
+        assert shown(app) == ("beta", "one")
+        assert pane.highlight is not None
+        assert pane.layout_.plain[pane.highlight[0]].find("zanzibar") == pane.highlight[1]
+        await pilot.press("n")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "middle-part")
+        await pilot.press("N")
+        await pilot.pause()
+        assert shown(app) == ("beta", "one")
+
+        # escape ends the search: n is the next section again.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert reader.search_query == ""
+        assert pane.highlight is None
+        await pilot.press("n")
+        await pilot.pause()
+        assert shown(app) == ("beta", "two")
+
+
+async def test_escape_closes_search_without_moving(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready_index(app)
+        await pilot.press("slash", "b", "e", "t", "a")
+        await pilot.pause()
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.reader()
+        assert shown(app) == ("alpha", "overview")
+        assert app.reader().search_query == ""
+        await pilot.press("n")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "start-here")
+
+
+async def test_an_empty_or_blank_query_shows_nothing(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready_index(app)
+        await pilot.press("slash", "space", "space")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        assert screen.query_one(OptionList).option_count == 0
+        assert str(screen.query_one("#search-status", Static).content) == ""
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_a_search_result_can_be_chosen_from_the_list(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready_index(app)
+        await pilot.press("slash", *"zanzibar", "down")
+        await pilot.pause()
+        assert isinstance(app.focused, OptionList)
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert shown(app) == ("beta", "one")
+        assert view(app).highlight is not None
+
+
+async def test_search_the_bundled_article(tmp_path: Path, content_dir: Path) -> None:
+    app = build_app(tmp_path, content_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready_index(app)
+        await pilot.press("slash", *"fear extinction")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SearchScreen) and screen.hits
+        await pilot.press("enter")
+        await pilot.pause()
+        pane = view(app)
+        assert shown(app)[1] == screen.hits[0].section_id
+        assert pane.highlight is not None and pane.layout_ is not None
+        line, start, end = pane.highlight
+        assert pane.layout_.plain[line][start:end].lower() in {"fear", "fear extinction"}
+
+
+# -- themes and sizes ----------------------------------------------------------------------------------
+
+
+async def test_t_cycles_the_themes_and_lays_the_text_out_again(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        pane = view(app)
+        assert app.theme == "textual-dark"
+        for expected in ("textual-light", "kreader-contrast", "textual-dark"):
+            before = pane.layout_
+            await pilot.press("t")
+            await pilot.pause()
+            assert app.theme == expected
+            assert app.palette.name == expected
+            assert pane.layout_ is not before and pane.layout_ is not None
+            title = next(iter(pane.layout_.lines[0])).style
+            assert title is not None and title.color is not None
+            assert title.color.triplet is not None
+            assert title.color.triplet.hex.upper() == app.current_theme.primary.upper()
+            assert any(expected in text for text in notices(app))
+
+
+async def test_a_small_terminal_says_so(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=(30, 10)) as pilot:
+        await pilot.pause()
+        reader = app.reader()
+        assert reader.has_class("-too-small")
+        message = reader.query_one("#too-small", Static)
+        assert message.display and "too small" in str(message.content)
+        assert reader.query_one("#main").display is False or not reader.query_one("#main").region
+
+        await pilot.resize_terminal(40, 12)
+        await pilot.pause()
+        assert not reader.has_class("-too-small")
+        assert view(app).region.height > 0 and tree(app).region.width > 0
+        await pilot.press("n")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "start-here")
+
+
+async def test_start_at_a_section_and_anchor(tmp_path: Path) -> None:
+    app = build_app(tmp_path, start=StartAt("alpha", "middle-part", "deep-dive", 0.0))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert shown(app) == ("alpha", "middle-part")
+        assert view(app).position() == ("deep-dive", 0.0)
+        assert cursor_place(app) == Place("alpha", "middle-part", "deep-dive")
+
+
+async def test_input_in_dialogs_is_not_taken_by_reader_keys(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready_index(app)
+        await pilot.press("slash", *"qnbBct?")
+        await pilot.pause()
+        assert isinstance(app.screen, SearchScreen)
+        assert app.screen.query_one(Input).value == "qnbBct?"
+        assert app.store.list() == []
+        assert app.theme == "textual-dark"
