@@ -15,11 +15,13 @@ from typing import ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.worker import get_current_worker
 
 from kreader.content import Article, Library, Section
 from kreader.layout import Layouts, Palette
 from kreader.screens.reader import ReaderScreen
+from kreader.widgets.section_view import SectionView
 from kreader.search import SearchIndex
 from kreader.settings import Settings, SettingsError, save_preferences
 from kreader.store import Position, Store
@@ -132,27 +134,24 @@ class KReaderApp(App[None]):
 
     # -- reading width -------------------------------------------------------------------------------------
 
-    def _set_width(self, width: int | None) -> None:
-        from kreader.widgets.section_view import SectionView
-
-        self.reading_width = width
-        for view in self.query(SectionView):
-            view.max_width = width
+    def _reader_view(self) -> SectionView | None:
         try:
-            view = self.screen.query_one(SectionView)
-            shown = view.text_width
-        except Exception:
-            shown = width or 0
-        self.notify(f"Reading width: {'full' if width is None else shown} columns", timeout=1.5)
+            return self.reader().query_one(SectionView)
+        except (LookupError, NoMatches):
+            return None
+
+    def _set_width(self, width: int | None) -> None:
+        self.reading_width = width
+        view = self._reader_view()
+        if view is not None:
+            view.max_width = width
+        shown = "full" if width is None else f"{view.text_width if view else width} columns"
+        self.notify(f"Reading width: {shown}", timeout=1.5)
         self.save_preference(width=width)
 
     def _current_width(self) -> int:
-        from kreader.widgets.section_view import SectionView
-
-        try:
-            return self.screen.query_one(SectionView).text_width
-        except Exception:
-            return self.reading_width or 80
+        view = self._reader_view()
+        return view.text_width if view else (self.reading_width or 80)
 
     def action_widen(self) -> None:
         self._set_width(min(MAX_READING_WIDTH, self._current_width() + WIDTH_STEP))

@@ -38,6 +38,8 @@ KIOSK_WIDTH = 72
 """Reading column in kiosk mode: comfortable at a distance, centred."""
 
 CRISIS_LINE = "In a crisis in the US, call or text 988."
+SHORT_DISCLAIMER = "Not medical advice: ask a clinician. In a crisis (US), call or text 988."
+"""Used where the article's own disclaimer would take more than two lines."""
 DEFAULT_DISCLAIMER = "General information only, not medical advice. Talk to a qualified clinician."
 RESTART_CODE = 75
 """Return code of a kiosk app that hit an internal error and wants a fresh start (EX_TEMPFAIL)."""
@@ -258,8 +260,14 @@ class KioskReaderScreen(ReaderScreen, inherit_bindings=False):
         app = self.app
         assert isinstance(app, KioskApp)
         reach, note = contact_lines(*app.contact_info())
+        width = max(20, self.app.size.width - 2)
+        if len(note) > 2 * width:
+            note = SHORT_DISCLAIMER
         self.query_one("#kiosk-contact", Static).update(Text.assemble(("☎ ", "bold"), reach))
         self.query_one("#kiosk-disclaimer", Static).update(note)
+
+    def on_resize(self) -> None:
+        self.update_contact()
 
     def action_contact(self) -> None:
         app = self.app

@@ -271,6 +271,20 @@ class _Index:
             found.sort()
         return found
 
+    def grouped(self, words: Sequence[str], docs: set[int]) -> dict[int, list[int]]:
+        """Sorted positions of any of ``words`` in each of ``docs``, in one pass over their
+        postings (for many words, cheaper than `positions` section by section)."""
+        found: dict[int, list[int]] = {}
+        for word in words:
+            p = self.postings[word]
+            offs, poss = p.offs, p.poss
+            for i, doc in enumerate(p.docs):
+                if doc in docs:
+                    found.setdefault(doc, []).extend(poss[offs[i] : offs[i + 1]])
+        for positions in found.values():
+            positions.sort()
+        return found
+
     def phrase(self, words: Sequence[str]) -> dict[int, list[int]]:
         """Start positions, per document, of ``words`` in a row (the last one a prefix)."""
         if words[0] not in self.postings:
@@ -522,12 +536,20 @@ def _fold_chunks(text: str) -> tuple[str, array[int]]:
     return "".join(pieces), chunks
 
 
+class _FoldCache(dict[str, str]):
+    """Raw word -> folded (and cut) word, folding each word only the first time it is seen."""
+
+    def __missing__(self, raw: str) -> str:
+        word = self[raw] = fold(raw)[:MAX_WORD_CHARS]
+        return word
+
+
 def _index_section(
     section: Section,
     doc: int,
     body: _IndexBuilder,
     headings: dict[str, set[int]],
-    folds: dict[str, str],
+    folds: _FoldCache,
 ) -> tuple[str, int, array[int], array[int], list[tuple[int, int]], list[tuple[int, str]]]:
     """Add one section's words to ``body``: (plain text, base position, word starts, word ends,
     heading position ranges, subsection anchors)."""
@@ -549,16 +571,11 @@ def _index_section(
             if sub_id in unused:
                 unused.remove(sub_id)
         first = len(words)
-        for match in _WORD_RE.finditer(block.text):
-            start, end = match.span()
-            raw = block.text[start:end]
-            word = folds.get(raw)
-            if word is None:
-                word = folds[raw] = fold(raw)[:MAX_WORD_CHARS]
-            words.append(word)
-            starts.append(offset + start)
-            ends.append(offset + end)
-        if len(words) > first:
+        spans = [match.span() for match in _WORD_RE.finditer(block.text)]
+        if spans:
+            words.extend(map(folds.__getitem__, [block.text[a:b] for a, b in spans]))
+            starts.extend([offset + a for a, _ in spans])
+            ends.extend([offset + b for _, b in spans])
             if block.heading:
                 heading_ranges.append((first, len(words)))
                 for word in words[first:]:
@@ -608,7 +625,7 @@ class SearchIndex:
         headings: dict[str, set[int]] = {}
         docs: list[_Doc] = []
         article_docs: list[range] = []
-        folds: dict[str, str] = {}  # raw word -> folded word, for this build only
+        folds = _FoldCache()  # for this build only
         for article in library.articles:
             article_titles.add([word for _, _, word in words_of(article.title)])
             first = len(docs)
@@ -761,16 +778,22 @@ class SearchIndex:
         if matched is None:
             return []
         atoms, candidates = matched
+        # Positions of broad prefixes grouped in one pass, rather than looked up per section.
+        grouped = [
+            self._body.grouped(atom.expanded, candidates) if len(atom.expanded) > 4 else None
+            for atom in atoms
+        ]
         hits: list[Hit] = []
+        folds: dict[str, str] = {}
         for doc in sorted(candidates):
-            lists = self._lists(doc, atoms)
+            lists = [
+                group.get(doc, []) if group is not None else self._lists(doc, (atom,))[0]
+                for atom, group in zip(atoms, grouped, strict=True)
+            ]
             context = self._context(doc, atoms, lists)
-            matches = context.matches
-            if not matches:
-                continue
             found: dict[str, list[int]] = {}  # folded term -> its occurrences in the folded text
-            for match in matches:
-                hits.append(self._hit(context, 0.0, match, found))
+            for match in context.matches:
+                hits.append(self._hit(context, 0.0, match, found, folds))
                 if len(hits) >= limit:
                     return hits
         return hits
@@ -927,6 +950,7 @@ class SearchIndex:
         score: float,
         location: tuple[int, int] | None,
         found: dict[str, list[int]] | None = None,
+        folds: dict[str, str] | None = None,
     ) -> Hit:
         """The hit for a match at ``location`` (``None``: in the title only). With ``found``
         (occurrences), ``where`` describes the match itself and occurrences are counted once."""
@@ -946,7 +970,10 @@ class SearchIndex:
         if context.in_title and found is None:
             where = "title"
         term = info.text[start:end]
-        folded_term = fold(term)
+        if folds is None:
+            folded_term = fold(term)
+        elif (folded_term := folds.get(term, "")) == "":
+            folded_term = folds[term] = fold(term)
         folded_start = info.folded_offset(start)
         if not folded_term:
             occurrence = 0

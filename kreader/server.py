@@ -44,6 +44,8 @@ log = logging.getLogger("kreader.serve")
 
 QUIT_GRACE = 3.0
 """Seconds an app gets to quit when asked, before it is sent SIGTERM."""
+EXIT_GRACE = 1.0
+"""Seconds for an app that was asked to quit (or has closed its output) to exit, before SIGTERM."""
 TERM_GRACE = 2.0
 """Seconds after SIGTERM before SIGKILL."""
 SHUTDOWN_TIMEOUT = 8.0
@@ -184,7 +186,12 @@ class SessionService(AppService):
         await super().on_meta(data)
 
     async def stop(self) -> None:
-        """Ask the app to quit; if it has not within `QUIT_GRACE`, terminate it, then kill it."""
+        """Ask the app to quit; if it has not within `QUIT_GRACE`, terminate it, then kill it.
+
+        Safe to call more than once (the server's shutdown and the session's own ending both call it).
+        """
+        if self._task is not None and self._task.cancelled():
+            self._task = None  # an earlier stop gave up on it; awaiting it again would raise
         try:
             await asyncio.wait_for(super().stop(), QUIT_GRACE)
         except TimeoutError:
@@ -199,7 +206,7 @@ class SessionService(AppService):
         if process is None or process.returncode is not None:
             return
         for action, grace in (
-            (None, QUIT_GRACE),
+            (None, EXIT_GRACE),
             (process.terminate, TERM_GRACE),
             (process.kill, None),
         ):
@@ -323,12 +330,15 @@ class KReaderServer(Server):
         except Exception as error:
             log.exception(error)
         finally:
-            if service is not None:
-                await service.stop()
-                self.services.discard(service)
-                log.info("session %s ended", service.pid)
-            self.websockets.discard(websocket)
-            self.live_sessions -= 1
+            try:
+                if service is not None:
+                    await service.stop()
+                    log.info("session %s ended", service.pid)
+            finally:
+                if service is not None:
+                    self.services.discard(service)
+                self.websockets.discard(websocket)
+                self.live_sessions -= 1
         return websocket
 
     # -- start and stop ------------------------------------------------------------------------------------

@@ -128,9 +128,7 @@ class ReaderScreen(Screen[None]):
         """Lay the current section out again (the theme or width changed), keeping the position."""
         if self.article is None or self.section is None:
             return
-        view = self.query_one(SectionView)
-        anchor, fraction = view.position()
-        view.show(self._provider(self.section), anchor, fraction)
+        self.query_one(SectionView).restyle(self._provider(self.section))
 
     def _update_header(self) -> None:
         if self.article is None or self.section is None:

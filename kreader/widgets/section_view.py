@@ -28,6 +28,8 @@ class SectionView(ScrollView, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "page_down", "Page down", show=False),
         Binding("shift+space", "page_up", "Page up", show=False),
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
         Binding("g", "scroll_home", "Top", show=False),
         Binding("G", "scroll_end", "Bottom", show=False),
     ]
@@ -63,6 +65,8 @@ class SectionView(ScrollView, can_focus=True):
         self._left = 0
         self.highlight: tuple[int, int, int] | None = None
         """(line, first cell, end cell) of a search match to mark."""
+        self._wanted: tuple[str, float] | None = None
+        """A position asked for before the pane had a size, applied at the first layout."""
 
     @property
     def text_width(self) -> int:
@@ -74,12 +78,19 @@ class SectionView(ScrollView, can_focus=True):
         """Display a new section, starting at a saved position (or the top)."""
         self._provider = provider
         self.highlight = None
+        self.layout_ = None
+        self._wanted = (anchor, fraction)
         self._relayout()
-        self.go_to(anchor, fraction)
+
+    def restyle(self, provider: LayoutProvider) -> None:
+        """Lay the same section out again (new colours), keeping the position and the search mark."""
+        self._provider = provider
+        self._relayout(keep_position=True)
 
     def go_to(self, anchor: str, fraction: float = 0.0) -> None:
         """Scroll so the given position is at the top of the pane."""
         if self.layout_ is None:
+            self._wanted = (anchor, fraction)
             return
         self.scroll_to(y=self.layout_.line_for(anchor, fraction), animate=False, force=True)
         self._note_anchor()
@@ -99,7 +110,14 @@ class SectionView(ScrollView, can_focus=True):
     def _relayout(self, keep_position: bool = False) -> None:
         if self._provider is None or not self.is_mounted:
             return
-        position = self.position() if keep_position else None
+        if not self.scrollable_content_region.width:
+            # Textual has not sized the pane yet: a layout now would be at a made-up width, wasted work on a
+            # long section. `on_resize` lays the text out once the real width is known.
+            if keep_position and self._wanted is None and self.layout_ is not None:
+                self._wanted = self.position()
+            return
+        wanted, self._wanted = self._wanted, None
+        position = wanted or (self.position() if keep_position else None)
         width = self.text_width
         layout = self._provider(width)
         if self.layout_ is not None and self.highlight and layout.width != self.layout_.width:
@@ -109,10 +127,11 @@ class SectionView(ScrollView, can_focus=True):
         self.virtual_size = Size(width + self._left, len(layout.lines))
         if position is not None:
             self.scroll_to(y=layout.line_for(*position), animate=False, force=True)
+            self._note_anchor()
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.layout_ is not None and self.layout_.width != self.text_width:
+        if self.layout_ is None or self.layout_.width != self.text_width:
             self._relayout(keep_position=True)
 
     def watch_max_width(self) -> None:

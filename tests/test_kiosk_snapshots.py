@@ -1,0 +1,60 @@
+"""What a waiting-room visitor sees: the kiosk view, the attract loop, the contact QR code, the PIN prompt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from kreader.app import make_app
+from kreader.content import load_library
+from kreader.kiosk import hash_pin
+from kreader.kiosk_app import KioskApp
+from kreader.settings import Settings
+from kreader.store import MemoryStore
+
+
+class FrozenClock:
+    def __init__(self) -> None:
+        self.now = 5_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def kiosk(content_dir: Path, clock: FrozenClock | None = None) -> KioskApp:
+    settings = Settings(kiosk=True, admin_pin_hash=hash_pin("2468", salt=b"0123456789abcdef"))
+    app = make_app(load_library(content_dir), MemoryStore(), settings, kiosk=True, clock=clock or FrozenClock())
+    assert isinstance(app, KioskApp)
+    app.tick_seconds = 3600
+    return app
+
+
+def test_kiosk_view(snap_compare: Any, content_dir: Path) -> None:
+    assert snap_compare(kiosk(content_dir), terminal_size=(100, 30))
+
+
+def test_kiosk_view_small(snap_compare: Any, content_dir: Path) -> None:
+    assert snap_compare(kiosk(content_dir), terminal_size=(80, 24))
+
+
+def test_kiosk_attract_loop(snap_compare: Any, content_dir: Path) -> None:
+    clock = FrozenClock()
+    app = kiosk(content_dir, clock)
+
+    async def go_idle(pilot: Pilot[None]) -> None:
+        await pilot.press("n", "n")
+        clock.now += 91
+        app.tick()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=go_idle)
+
+
+def test_kiosk_contact_view_with_qr_code(snap_compare: Any, content_dir: Path) -> None:
+    assert snap_compare(kiosk(content_dir), press=["c"], terminal_size=(100, 32))
+
+
+def test_kiosk_pin_prompt(snap_compare: Any, content_dir: Path) -> None:
+    assert snap_compare(kiosk(content_dir), press=["f12", "1", "2"], terminal_size=(100, 30))
