@@ -449,7 +449,13 @@ def sized_article(seed: int, size: int, lo: int, hi: int, *, front_matter: bool 
     return text
 
 
-def build(root: Path, singles: Sequence[int], library_size: int, library_articles: int) -> Corpus:
+def build(
+    root: Path,
+    singles: Sequence[int],
+    library_size: int,
+    library_articles: int,
+    section_sizes: Sequence[int],
+) -> Corpus:
     """Write every document the benchmarks read under ``root``."""
     root.mkdir(parents=True, exist_ok=True)
     single: dict[str, Path] = {}
@@ -468,13 +474,12 @@ def build(root: Path, singles: Sequence[int], library_size: int, library_article
         text = sized_article(1000 + n, per_article, 3 * KB, 12 * KB, front_matter=True)
         (library / f"article-{n:03d}.md").write_text(text, encoding="utf-8")
 
-    section_sizes = (5 * KB, 25 * KB, 100 * KB, 5 * KB, 25 * KB, 100 * KB)
     sections = root / "sections"
     sections.mkdir(exist_ok=True)
     (sections / "sections.md").write_text(
         article(77, section_sizes, title="Section sizes"), encoding="utf-8"
     )
-    return Corpus(root, single, library, label(library_size), sections, section_sizes)
+    return Corpus(root, single, library, label(library_size), sections, tuple(section_sizes))
 
 
 def folder_bytes(folder: Path) -> int:

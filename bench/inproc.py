@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -120,6 +119,8 @@ class SwitchResult:
     """Section size label -> seconds per switch with the layout cache emptied first."""
     warm: dict[str, list[float]]
     """... with the section's layout already cached."""
+    cold_cpu: dict[str, list[float]]
+    warm_cpu: dict[str, list[float]]
 
 
 async def section_switch(
@@ -132,6 +133,8 @@ async def section_switch(
     offset = len(sections) - len(sizes)  # the opening section comes first
     cold: dict[str, list[float]] = {}
     warm: dict[str, list[float]] = {}
+    cold_cpu: dict[str, list[float]] = {}
+    warm_cpu: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="kbench-store-") as data:
         store = open_store(Path(data))
         app: Any = make_app(library, store, Settings())
@@ -158,7 +161,7 @@ async def section_switch(
                         and any(item[0] is layout for item in drawn)
                     )
 
-                for cached, into in ((False, cold), (True, warm)):
+                for cached, into, cpu in ((False, cold, cold_cpu), (True, warm, warm_cpu)):
                     for _ in range(runs):
                         if reader.section is not previous:
                             reader.open(article, previous)
@@ -168,10 +171,12 @@ async def section_switch(
                             app.layouts.get(target, view.text_width, app.palette)
                         await _settle(pilot)
                         gc.collect()
-                        into.setdefault(labels(size), []).append(await probe.key("n", shows_target))
+                        took = await probe.key("n", shows_target)
+                        into.setdefault(labels(size), []).append(took)
+                        cpu.setdefault(labels(size), []).append(probe.cpu[-1])
                         await _settle(pilot)
         store.close()
-    return SwitchResult(cold, warm)
+    return SwitchResult(cold, warm, cold_cpu, warm_cpu)
 
 
 @dataclass
@@ -180,6 +185,8 @@ class PageResult:
     """Default animation: key to the first frame drawn at a new scroll position."""
     whole_page: list[float]
     """Animations off (``TEXTUAL_ANIMATIONS=none``): key to the frame showing the whole next page."""
+    first_frame_cpu: list[float]
+    whole_page_cpu: list[float]
     lines: int
 
 
@@ -192,6 +199,8 @@ async def page_down(folder: Path, size_index: int, sizes: int, runs: int) -> Pag
     section = article.sections[len(article.sections) - sizes + size_index]
     first: list[float] = []
     whole: list[float] = []
+    first_cpu: list[float] = []
+    whole_cpu: list[float] = []
     lines = 0
     app: Any = make_app(library, MemoryStore(), Settings())
     async with app.run_test(size=SIZE) as pilot:
@@ -205,7 +214,7 @@ async def page_down(folder: Path, size_index: int, sizes: int, runs: int) -> Pag
         lines = len(view.layout_.lines)
         probe = FrameProbe(app)
         probe.watch(view)
-        for level, into in (("full", first), ("none", whole)):
+        for level, into, cpu in (("full", first, first_cpu), ("none", whole, whole_cpu)):
             app.animation_level = level
             for run in range(runs):
                 view.scroll_to(y=5 + run * 3, animate=False, force=True)
@@ -231,13 +240,15 @@ async def page_down(folder: Path, size_index: int, sizes: int, runs: int) -> Pag
                         return any(y >= start_y + page for _, y in drawn)
 
                     into.append(await probe.key("pagedown", paged))
+                cpu.append(probe.cpu[-1])
                 await _settle(pilot)
-    return PageResult(first, whole, lines)
+    return PageResult(first, whole, first_cpu, whole_cpu, lines)
 
 
 @dataclass
 class SearchResult:
     build: list[float]
+    build_cpu: list[float]
     queries: dict[str, list[float]]
     sections: int
     hits: dict[str, int]
@@ -262,13 +273,16 @@ def search(folder: Path, build_runs: int, query_runs: int) -> SearchResult:
     from kreader.search import SearchIndex
 
     builds: list[float] = []
+    builds_cpu: list[float] = []
     index = None
     for _ in range(build_runs):
         library = load_library(folder)
         gc.collect()
+        cpu = time.process_time()
         start = time.perf_counter()
         index = SearchIndex.build(library)
         builds.append(time.perf_counter() - start)
+        builds_cpu.append(time.process_time() - cpu)
     assert index is not None
     queries: dict[str, list[float]] = {}
     hits: dict[str, int] = {}
@@ -278,7 +292,7 @@ def search(folder: Path, build_runs: int, query_runs: int) -> SearchResult:
             start = time.perf_counter()
             index.search(query)
             queries.setdefault(query, []).append(time.perf_counter() - start)
-    return SearchResult(builds, queries, len(index), hits)
+    return SearchResult(builds, builds_cpu, queries, len(index), hits)
 
 
 def bookmark_add(count: int) -> list[float]:
@@ -346,7 +360,3 @@ async def kiosk_memory(folder: Path, low: int, high: int) -> KioskResult:
                 checkpoints.append((rotation, _rss(), len(gc.get_objects())))
         seconds = time.perf_counter() - started
     return KioskResult(checkpoints, seconds, len(seen))
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")

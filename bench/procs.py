@@ -32,8 +32,12 @@ class ProcRun:
     exit: float
     peak_rss: int
     cpu: float
-    """User plus system CPU seconds of the whole process (steadier than wall time on a busy machine)."""
+    """User plus system CPU seconds of the whole process, to its exit."""
+    paint_cpu: float
+    """CPU seconds the process had used when it painted (steadier than wall time on a busy machine)."""
     marks: dict[str, float] = field(default_factory=dict)
+    """Seconds from spawn to each event the driver recorded (``paint``, ``loaded``, ``index``)."""
+    marks_cpu: dict[str, float] = field(default_factory=dict)
 
 
 class ProcError(RuntimeError):
@@ -101,12 +105,16 @@ def run_driver(
             detail = errors.read_text(errors="replace")[-3000:]
             raise ProcError(f"{script} {' '.join(args)}: exit status {proc.returncode}\n{detail}")
         data = json.loads(report.read_text())
-    if "paint" not in data:
+    marks = {name: when - start for name, when in data["marks"].items()}
+    if "paint" not in marks:
         raise ProcError(f"{script} {' '.join(args)}: no paint reported")
-    marks = {
-        key: value - start
-        for key, value in data.items()
-        if isinstance(value, float) and value > start
-    }
     cpu = usage.ru_utime + usage.ru_stime
-    return ProcRun(data["paint"] - start, ended - start, usage.ru_maxrss * 1024, cpu, marks)
+    return ProcRun(
+        marks["paint"],
+        ended - start,
+        usage.ru_maxrss * 1024,
+        cpu,
+        data["cpu"]["paint"],
+        marks,
+        data["cpu"],
+    )

@@ -32,6 +32,10 @@ class Figure:
     target: str = ""
     met: bool | None = None
     note: str = ""
+    cpu: float | None = None
+    """Median CPU seconds of the same interval (all threads): steadier than wall time on a busy machine."""
+    cpu_floor_ratio: float | None = None
+    """cpu / the floor's CPU time to its first frame."""
 
 
 def fmt_value(value: float, unit: str) -> str:
@@ -54,7 +58,7 @@ def fmt_ratio(ratio: float | None) -> str:
 
 def table(figures: list[Figure]) -> str:
     """Markdown table (readable in a terminal and pasteable into the README)."""
-    header = ("figure", "median", "x floor", "x MarkdownViewer", "target", "")
+    header = ("figure", "median", "x floor", "x MarkdownViewer", "CPU", "CPU x floor", "target", "")
     rows = [header]
     for fig in figures:
         status = "" if fig.met is None else ("met" if fig.met else "MISSED")
@@ -64,6 +68,8 @@ def table(figures: list[Figure]) -> str:
                 fmt_value(fig.value, fig.unit),
                 fmt_ratio(fig.floor_ratio),
                 fmt_ratio(fig.anchor_ratio),
+                "" if fig.cpu is None else fmt_value(fig.cpu, "s"),
+                fmt_ratio(fig.cpu_floor_ratio),
                 fig.target,
                 status,
             )
@@ -71,10 +77,16 @@ def table(figures: list[Figure]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = []
     for n, row in enumerate(rows):
-        lines.append("| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) + " |")
+        cells = (cell.ljust(widths[i]) for i, cell in enumerate(row))
+        lines.append("| " + " | ".join(cells) + " |")
         if n == 0:
             lines.append("| " + " | ".join("-" * widths[i] for i in range(len(header))) + " |")
     return "\n".join(lines)
+
+
+def notes(figures: list[Figure]) -> str:
+    """The notes of the figures that have one, numbered as the table's rows."""
+    return "\n".join(f"- {fig.name}: {fig.note}" for fig in figures if fig.note)
 
 
 def machine() -> dict[str, Any]:

@@ -8,13 +8,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bench import corpus, inproc, procs
 from bench.corpus import KB, MB
-from bench.report import Figure, MiB, fmt_value, loadavg, machine, median, table, write_json
+from bench.report import Figure, MiB, fmt_value, loadavg, machine, median, notes, table, write_json
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 
@@ -28,6 +28,7 @@ class Plan:
     singles: tuple[int, ...]
     library_size: int
     library_articles: int
+    section_sizes: tuple[int, ...]
     anchor_sizes: tuple[int, ...]
     build_runs: int
     query_runs: int
@@ -41,22 +42,44 @@ class Plan:
 
 
 FULL = Plan(
-    False, 5, (6 * KB, 100 * KB, MB), 5 * MB, 50, (6 * KB, 100 * KB), 5, 20, 200, (50, 5000)
+    quick=False,
+    runs=5,
+    singles=(6 * KB, 100 * KB, MB),
+    library_size=5 * MB,
+    library_articles=50,
+    section_sizes=(5 * KB, 25 * KB, 100 * KB),
+    anchor_sizes=(6 * KB, 100 * KB),
+    build_runs=5,
+    query_runs=20,
+    bookmarks=200,
+    kiosk=(50, 5000),
 )
-QUICK = Plan(True, 1, (6 * KB, 100 * KB, 200 * KB), MB, 10, (6 * KB,), 1, 3, 50, (10, 200))
+QUICK = Plan(
+    quick=True,
+    runs=1,
+    singles=(6 * KB, 100 * KB),
+    library_size=500 * KB,
+    library_articles=10,
+    section_sizes=(5 * KB, 25 * KB),
+    anchor_sizes=(6 * KB,),
+    build_runs=1,
+    query_runs=3,
+    bookmarks=50,
+    kiosk=(10, 200),
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="kreader's benchmarks: start-up and memory against the floor (an empty Textual app) and "
-        "Textual's MarkdownViewer, key latency, search, bookmarks and kiosk memory.",
+        description="kreader's benchmarks: start-up and memory against the floor (an empty Textual "
+        "app) and Textual's MarkdownViewer, key latency, search, bookmarks and kiosk memory.",
     )
     parser.add_argument(
         "--quick", action="store_true", help="small sizes, one run each (CI: proves it works)"
     )
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default: {DEFAULT_OUT})"
+        "--out", type=Path, default=DEFAULT_OUT, help="JSON results (default: bench/results.json)"
     )
     parser.add_argument("--runs", type=int, help="runs per timing (default: 5, quick: 1)")
     parser.add_argument(
@@ -80,6 +103,15 @@ def say(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
+@dataclass(frozen=True)
+class Config:
+    """One kind of child process."""
+
+    script: str
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+
+
 class Suite:
     def __init__(self, plan: Plan, args: argparse.Namespace, root: Path) -> None:
         self.plan = plan
@@ -91,6 +123,7 @@ class Suite:
         self.floor_cpu = float("nan")
         self.floor_rss = float("nan")
         self.anchor: dict[str, float] = {}
+        self.anchor_rss: dict[str, float] = {}
 
     def wants(self, group: str) -> bool:
         return not self.args.only or group in self.args.only
@@ -99,62 +132,78 @@ class Suite:
         self.figures.append(fig)
         say(f"{fig.name}: {fmt_value(fig.value, fig.unit)}")
 
-    # -- whole processes ---------------------------------------------------------------------------------
+    def timing(
+        self,
+        group: str,
+        name: str,
+        samples: list[float],
+        cpu: list[float] | None = None,
+        *,
+        limit: float | None = None,
+        note: str = "",
+    ) -> Figure:
+        """A figure for a time in seconds, with its ratios to the floor and, given ``limit``, a verdict."""
+        value = median(samples)
+        cpu_value = median(cpu) if cpu else None
+        fig = Figure(
+            group,
+            name,
+            value,
+            "s",
+            samples,
+            value / self.floor_paint,
+            target=f"<= {limit * 1000:g} ms" if limit is not None else "",
+            met=value <= limit if limit is not None else None,
+            note=note,
+            cpu=cpu_value,
+            cpu_floor_ratio=cpu_value / self.floor_cpu if cpu_value is not None else None,
+        )
+        self.add(fig)
+        return fig
+
+    # -- whole processes -------------------------------------------------------------------------
 
     def processes(self, docs: corpus.Corpus) -> None:
         plan = self.plan
         big = corpus.label(plan.big)
-        homes = self.root / "homes"
-        configs: dict[str, tuple[str, list[str], dict[str, str]]] = {"floor": ("floor.py", [], {})}
+        lib = docs.library_label
+        configs: dict[str, Config] = {"floor": Config("floor.py")}
         if self.wants("start"):
             for size in plan.anchor_sizes:
-                name = f"MarkdownViewer {corpus.label(size)}"
-                configs[name] = (
-                    "mdviewer.py",
-                    [str(docs.single[corpus.label(size)] / "article.md")],
-                    {},
-                )
-            configs["kreader bundled"] = ("kreader_start.py", [], {})
+                path = str(docs.single[corpus.label(size)] / "article.md")
+                configs[f"MarkdownViewer {corpus.label(size)}"] = Config("mdviewer.py", (path,))
+            configs["kreader bundled"] = Config("kreader_start.py")
             for size in plan.singles:
                 path = str(docs.single[corpus.label(size)])
-                configs[f"kreader {corpus.label(size)}"] = (
-                    "kreader_start.py",
-                    ["--content", path],
-                    {},
+                configs[f"kreader {corpus.label(size)}"] = Config(
+                    "kreader_start.py", ("--content", path)
                 )
-            configs[f"kreader {big} settled"] = (
+            configs[f"kreader {big} settled"] = Config(
                 "kreader_start.py",
-                ["--content", str(docs.single[big])],
-                {"BENCH_WAIT_INDEX": "1"},
+                ("--content", str(docs.single[big])),
+                (("BENCH_WAIT_INDEX", "1"),),
             )
-            lib = str(docs.library)
-            configs[f"kreader library {docs.library_label}"] = (
-                "kreader_start.py",
-                ["--content", lib],
-                {},
+            configs[f"kreader library {lib}"] = Config(
+                "kreader_start.py", ("--content", str(docs.library))
             )
-            configs[f"kreader library {docs.library_label}, no index"] = (
-                "kreader_start.py",
-                ["--content", lib],
-                {"BENCH_NO_INDEX": "1"},
+            configs[f"kreader library {lib}, no index"] = Config(
+                "kreader_start.py", ("--content", str(docs.library)), (("BENCH_NO_INDEX", "1"),)
             )
         results: dict[str, list[procs.ProcRun]] = {name: [] for name in configs}
-        say(f"processes: {len(configs)} configurations x {plan.runs} runs (plus one warm-up each)")
-        for n in range(
-            plan.runs + 1
-        ):  # runs interleaved, so a burst of load hits every configuration alike
-            for name, (script, args, env) in configs.items():
-                home = homes / name.replace(" ", "-").replace(",", "")
+        say(f"processes: {len(configs)} kinds x {plan.runs} runs, after one warm-up round")
+        # Runs are interleaved, so a burst of load from elsewhere hits every kind alike.
+        for n in range(plan.runs + 1):
+            for name, config in configs.items():
+                home = self.root / "homes" / name.replace(" ", "-").replace(",", "")
                 home.mkdir(parents=True, exist_ok=True)
-                run = procs.run_driver(script, args, home, env)
+                run = procs.run_driver(config.script, list(config.args), home, dict(config.env))
                 if n:  # the first round warms the file cache and creates each data folder
                     results[name].append(run)
         if self.args.with_1mb_markdownviewer and self.wants("start"):
             name = f"MarkdownViewer {big}"
             say(f"{name}: one run (minutes)")
-            results[name] = [
-                procs.run_driver("mdviewer.py", [str(docs.single[big] / "article.md")], homes)
-            ]
+            path = str(docs.single[big] / "article.md")
+            results[name] = [procs.run_driver("mdviewer.py", [path], self.root / "homes" / "md")]
         self.raw["processes"] = {
             name: [
                 {
@@ -162,7 +211,9 @@ class Suite:
                     "exit": r.exit,
                     "peak_rss": r.peak_rss,
                     "cpu": r.cpu,
+                    "paint_cpu": r.paint_cpu,
                     "marks": r.marks,
+                    "marks_cpu": r.marks_cpu,
                 }
                 for r in runs
             ]
@@ -172,103 +223,78 @@ class Suite:
         def paint(name: str) -> list[float]:
             return [r.paint for r in results[name]]
 
+        def paint_cpu(name: str) -> list[float]:
+            return [r.paint_cpu for r in results[name]]
+
         def rss(name: str) -> list[float]:
             return [float(r.peak_rss) for r in results[name]]
 
-        def cpu(name: str) -> list[float]:
-            return [r.cpu for r in results[name]]
+        def exit_note(name: str) -> str:
+            return f"process exits {median([r.exit for r in results[name]]):.2f} s after spawn"
 
         self.floor_paint = median(paint("floor"))
         self.floor_rss = median(rss("floor"))
-        self.floor_cpu = median(cpu("floor"))
-        self.add(
-            Figure(
-                "start",
-                "floor: empty Textual app, spawn to first frame",
-                self.floor_paint,
-                "s",
-                paint("floor"),
-                1.0,
-                note="the baseline of every 'x floor'",
-            )
-        )
-        self.add(
-            Figure(
-                "start",
-                "floor: CPU time of the whole process",
-                self.floor_cpu,
-                "s",
-                cpu("floor"),
-                1.0,
-            )
+        self.floor_cpu = median(paint_cpu("floor"))
+        self.timing(
+            "start",
+            "floor (empty Textual app): spawn to first frame",
+            paint("floor"),
+            paint_cpu("floor"),
+            note="the baseline of every 'x floor'; " + exit_note("floor"),
         )
         self.add(Figure("start", "floor: peak memory", self.floor_rss, "bytes", rss("floor"), 1.0))
         if not self.wants("start"):
             return
 
         for name in results:
-            if name.startswith("MarkdownViewer"):
-                value = median(paint(name))
-                self.anchor[name.removeprefix("MarkdownViewer ")] = value
-                self.add(
-                    Figure(
-                        "start",
-                        f"{name}: spawn to fully painted",
-                        value,
-                        "s",
-                        paint(name),
-                        value / self.floor_paint,
-                    )
-                )
-                self.add(
-                    Figure(
-                        "start",
-                        f"{name}: peak memory",
-                        median(rss(name)),
-                        "bytes",
-                        rss(name),
-                        median(rss(name)) / self.floor_rss,
-                    )
-                )
-
-        def start_figure(
-            name: str, label: str, target: float | None, anchor: str | None = None
-        ) -> None:
-            value = median(paint(name))
-            ratio = value / self.floor_paint
-            anchor_value = self.anchor.get(anchor or "")
+            if not name.startswith("MarkdownViewer"):
+                continue
+            label = name.removeprefix("MarkdownViewer ")
+            fig = self.timing(
+                "start",
+                f"{name}: spawn to document painted",
+                paint(name),
+                paint_cpu(name),
+                note="the anchor; every block mounted, laid out and painted",
+            )
+            self.anchor[label] = fig.value
+            self.anchor_rss[label] = median(rss(name))
             self.add(
                 Figure(
                     "start",
-                    label,
-                    value,
-                    "s",
-                    paint(name),
-                    ratio,
-                    value / anchor_value if anchor_value else None,
-                    f"<= {target} x floor" if target else "",
-                    ratio <= target if target else None,
-                    note=f"CPU {median(cpu(name)) / self.floor_cpu:.2f} x floor's; exit after "
-                    f"{median([r.exit for r in results[name]]):.2f} s",
+                    f"{name}: peak memory",
+                    median(rss(name)),
+                    "bytes",
+                    rss(name),
+                    median(rss(name)) / self.floor_rss,
                 )
             )
 
-        start_figure("kreader bundled", "kreader, bundled article: spawn to first frame", 1.15)
+        def start(name: str, label: str, target: float | None, anchor: str = "") -> Figure:
+            fig = self.timing("start", label, paint(name), paint_cpu(name), note=exit_note(name))
+            if anchor in self.anchor:
+                fig.anchor_ratio = fig.value / self.anchor[anchor]
+            if target is not None:
+                fig.target = f"<= {target} x floor"
+                fig.met = fig.floor_ratio is not None and fig.floor_ratio <= target
+            return fig
+
+        start("kreader bundled", "kreader, bundled article: spawn to first frame", 1.15)
         for size in plan.singles:
             label = corpus.label(size)
-            target = 1.5 if size == plan.big else None
-            start_figure(
-                f"kreader {label}", f"kreader, {label} article: spawn to first frame", target, label
+            start(
+                f"kreader {label}",
+                f"kreader, {label} article: spawn to first frame",
+                1.5 if size == plan.big else None,
+                label,
             )
         for name, label in (
             (f"kreader {big}", f"kreader, {big} article: peak memory to first frame"),
-            (f"kreader {big} settled", f"kreader, {big} article: peak memory, search index built"),
+            (f"kreader {big} settled", f"kreader, {big} article: peak memory, index built"),
         ):
             value = median(rss(name))
             ratio = value / self.floor_rss
-            anchor_rss = (
-                median(rss(f"MarkdownViewer {big}")) if f"MarkdownViewer {big}" in results else None
-            )
+            anchor_rss = self.anchor_rss.get(big)
             self.add(
                 Figure(
                     "start",
@@ -282,35 +308,36 @@ class Suite:
                     ratio <= 2,
                 )
             )
-        settled = [r.marks.get("index", float("nan")) for r in results[f"kreader {big} settled"]]
-        self.add(
-            Figure(
-                "start",
-                f"kreader, {big} article: spawn to search index ready",
-                median(settled),
-                "s",
-                settled,
-                median(settled) / self.floor_paint,
-            )
+        settled = results[f"kreader {big} settled"]
+        self.timing(
+            "start",
+            f"kreader, {big} article: spawn to search index ready",
+            [r.marks.get("index", float("nan")) for r in settled],
+            [r.marks_cpu.get("index", float("nan")) for r in settled],
         )
 
-        lib_name = f"kreader library {docs.library_label}"
-        with_index, without = median(paint(lib_name)), median(paint(f"{lib_name}, no index"))
-        start_figure(lib_name, f"kreader, {docs.library_label} library: spawn to first frame", None)
+        name = f"kreader library {lib}"
+        with_index = start(name, f"kreader, {lib} library: spawn to first frame", None)
+        without = self.timing(
+            "start",
+            f"kreader, {lib} library, index never built: spawn to first frame",
+            paint(f"{name}, no index"),
+            paint_cpu(f"{name}, no index"),
+        )
+        ratio = with_index.value / without.value
         self.add(
             Figure(
                 "start",
-                f"kreader, {docs.library_label} library: first frame with / without the index build",
-                with_index / without,
+                f"kreader, {lib} library: first frame, with / without the index build",
+                ratio,
                 "x",
-                [],
                 target="<= 1.1 x (not delayed)",
-                met=with_index / without <= 1.1,
-                note=f"without the index build: {without * 1000:.0f} ms",
+                met=ratio <= 1.1,
+                note="the index builds in a worker thread started on mount",
             )
         )
 
-    # -- in-process ----------------------------------------------------------------------------------------
+    # -- in-process ------------------------------------------------------------------------------
 
     def keys(self, docs: corpus.Corpus) -> None:
         plan = self.plan
@@ -318,128 +345,100 @@ class Suite:
         switch = asyncio.run(
             inproc.section_switch(docs.sections, docs.section_sizes, plan.runs, corpus.label)
         )
-        self.raw["section_switch"] = {"cold": switch.cold, "warm": switch.warm}
-        for kind, values in (("first visit", switch.cold), ("revisit, layout cached", switch.warm)):
+        self.raw["section_switch"] = {
+            "cold": switch.cold,
+            "warm": switch.warm,
+            "cold_cpu": switch.cold_cpu,
+            "warm_cpu": switch.warm_cpu,
+        }
+        for kind, values, cpu in (
+            ("first visit", switch.cold, switch.cold_cpu),
+            ("revisit (layout cached)", switch.warm, switch.warm_cpu),
+        ):
             for label, samples in values.items():
-                value = median(samples)
-                self.add(
-                    Figure(
-                        "keys",
-                        f"section switch to a {label} section, {kind}",
-                        value,
-                        "s",
-                        samples,
-                        value / self.floor_paint,
-                        target="<= 50 ms",
-                        met=value <= 0.050,
-                    )
+                self.timing(
+                    "keys",
+                    f"section switch to a {label} section, {kind}",
+                    samples,
+                    cpu[label],
+                    limit=0.050,
                 )
         say("page down (pilot)")
         biggest = max(range(len(docs.section_sizes)), key=lambda i: docs.section_sizes[i])
-        page = asyncio.run(inproc.page_down(docs.sections, biggest, len(docs.section_sizes), plan.runs))
+        page = asyncio.run(
+            inproc.page_down(docs.sections, biggest, len(docs.section_sizes), plan.runs)
+        )
         self.raw["page_down"] = {
             "first_frame": page.first_frame,
             "whole_page": page.whole_page,
+            "first_frame_cpu": page.first_frame_cpu,
+            "whole_page_cpu": page.whole_page_cpu,
             "lines": page.lines,
         }
         size = corpus.label(docs.section_sizes[biggest])
-        value = median(page.whole_page)
-        self.add(
-            Figure(
-                "keys",
-                f"page down in a {size} section ({page.lines} lines), whole page",
-                value,
-                "s",
-                page.whole_page,
-                value / self.floor_paint,
-                target="<= 16 ms",
-                met=value <= 0.016,
-                note="animations off (TEXTUAL_ANIMATIONS=none)",
-            )
+        self.timing(
+            "keys",
+            f"page down in a {size} section ({page.lines} lines), whole page",
+            page.whole_page,
+            page.whole_page_cpu,
+            limit=0.016,
+            note="animations off (TEXTUAL_ANIMATIONS=none): the first frame shows the next page",
         )
-        value = median(page.first_frame)
-        self.add(
-            Figure(
-                "keys",
-                f"page down in a {size} section, first animated frame",
-                value,
-                "s",
-                page.first_frame,
-                value / self.floor_paint,
-                target="<= 16 ms",
-                met=value <= 0.016,
-                note="Textual's default scroll animation",
-            )
+        self.timing(
+            "keys",
+            f"page down in a {size} section, first animated frame",
+            page.first_frame,
+            page.first_frame_cpu,
+            limit=0.016,
+            note="Textual's default scroll animation: the first frame at a new position",
         )
 
     def search(self, docs: corpus.Corpus) -> None:
         plan = self.plan
-        say(f"search on the {docs.library_label} library")
+        lib = docs.library_label
+        say(f"search on the {lib} library")
         result = inproc.search(docs.library, plan.build_runs, plan.query_runs)
         self.raw["search"] = {
             "build": result.build,
+            "build_cpu": result.build_cpu,
             "queries": result.queries,
             "hits": result.hits,
             "sections": result.sections,
         }
-        value = median(result.build)
-        self.add(
-            Figure(
-                "search",
-                f"search index build, {docs.library_label} library ({result.sections} sections)",
-                value,
-                "s",
-                result.build,
-                value / self.floor_paint,
-                note="in a worker thread",
-            )
+        self.timing(
+            "search",
+            f"search index build, {lib} library ({result.sections} sections)",
+            result.build,
+            result.build_cpu,
+            note="in the app this runs in a worker thread",
         )
         per_query = {query: median(times) for query, times in result.queries.items()}
-        all_medians = list(per_query.values())
-        value = median(all_medians)
-        self.add(
-            Figure(
-                "search",
-                f"search query, {docs.library_label} library (median of {len(per_query)} queries)",
-                value,
-                "s",
-                all_medians,
-                value / self.floor_paint,
-                target="<= 20 ms",
-                met=value <= 0.020,
-            )
+        self.timing(
+            "search",
+            f"search query, {lib} library (median of {len(per_query)} queries' medians)",
+            list(per_query.values()),
+            limit=0.020,
+            note=", ".join(f"{q!r} {t * 1000:.1f} ms" for q, t in per_query.items()),
         )
         worst = max(per_query, key=lambda q: per_query[q])
-        self.add(
-            Figure(
-                "search",
-                f"search query, slowest of them ({worst!r})",
-                per_query[worst],
-                "s",
-                result.queries[worst],
-                per_query[worst] / self.floor_paint,
-                target="<= 20 ms",
-                met=per_query[worst] <= 0.020,
-            )
+        self.timing(
+            "search",
+            f"search query, {lib} library, slowest query ({worst!r})",
+            result.queries[worst],
+            limit=0.020,
         )
 
     def store(self) -> None:
         say("bookmark add")
         times = inproc.bookmark_add(self.plan.bookmarks)
         self.raw["bookmark_add"] = times
-        value = median(times)
-        self.add(
-            Figure(
-                "store",
-                f"bookmark add, commit included (median of {len(times)})",
-                value,
-                "s",
-                times,
-                value / self.floor_paint,
-                target="<= 5 ms",
-                met=value <= 0.005,
-                note=f"95th percentile {sorted(times)[int(len(times) * 0.95) - 1] * 1000:.1f} ms",
-            )
+        p95 = sorted(times)[max(0, int(len(times) * 0.95) - 1)]
+        self.timing(
+            "store",
+            f"bookmark add, commit included (median of {len(times)})",
+            times,
+            limit=0.005,
+            note=f"SQLite file in a temporary folder; 95th percentile {p95 * 1000:.2f} ms",
         )
 
     def kiosk(self, docs: corpus.Corpus) -> None:
@@ -456,14 +455,16 @@ class Suite:
         self.add(
             Figure(
                 "kiosk",
-                f"kiosk memory growth, {high} vs {low} attract rotations",
+                f"kiosk memory growth, {high} vs {low} attract-loop rotations",
                 growth,
                 "bytes",
-                [],
+                [float(rss_low), float(rss_high)],
                 growth / self.floor_rss,
                 target="<= 5 MiB",
                 met=growth <= 5 * MiB,
-                note=f"live objects {objects_low} -> {objects_high}; {result.seconds:.1f} s",
+                note=f"RSS after gc {rss_low / MiB:.1f} -> {rss_high / MiB:.1f} MiB, live objects "
+                f"{objects_low} -> {objects_high}; {result.sections_seen} sections shown; "
+                f"{result.seconds:.1f} s",
             )
         )
 
@@ -472,13 +473,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.runs:
-        plan = Plan(**{**plan.__dict__, "runs": args.runs})
+        plan = replace(plan, runs=args.runs, build_runs=args.runs)
     started = time.monotonic()
     load_before = loadavg()
     with tempfile.TemporaryDirectory(prefix="kbench-") as scratch:
         root = args.keep or Path(scratch)
         say(f"generating documents in {root}")
-        docs = corpus.build(root / "docs", plan.singles, plan.library_size, plan.library_articles)
+        docs = corpus.build(
+            root / "docs",
+            plan.singles,
+            plan.library_size,
+            plan.library_articles,
+            plan.section_sizes,
+        )
         suite = Suite(plan, args, root)
         steps: list[tuple[str, Callable[[], None]]] = [
             ("start", lambda: suite.processes(docs)),
@@ -491,27 +498,33 @@ def main(argv: list[str] | None = None) -> int:
             if group == "start" or suite.wants(group):
                 step()
         sizes = {
-            "singles": {corpus.label(s): corpus.folder_bytes(docs.single[corpus.label(s)]) for s in plan.singles},
+            "singles": {
+                corpus.label(s): corpus.folder_bytes(docs.single[corpus.label(s)])
+                for s in plan.singles
+            },
             "library": corpus.folder_bytes(docs.library),
             "library_articles": plan.library_articles,
             "sections": list(docs.section_sizes),
         }
     elapsed = time.monotonic() - started
     info = machine()
-    title = (
-        f"kreader benchmarks{' (quick)' if plan.quick else ''}: {info['cpu_model']}, {info['usable_cpus']} CPUs, "
-        f"Python {info['python']}, Textual {info.get('textual', '?')}; median of {plan.runs} run(s); "
-        f"load average {load_before} -> {loadavg()}; {elapsed:.0f} s"
+    load_after = loadavg()
+    print(
+        f"kreader benchmarks{' (quick)' if plan.quick else ''}: {info['cpu_model']}, "
+        f"{info['usable_cpus']} CPUs, Python {info['python']}, Textual {info.get('textual', '?')}; "
+        f"median of {plan.runs} run(s); load average {load_before} -> {load_after}; "
+        f"{elapsed:.0f} s"
     )
-    print(title)
     print()
     print(table(suite.figures))
+    print()
+    print(notes(suite.figures))
     meta = {
         "quick": plan.quick,
         "runs": plan.runs,
         "machine": info,
         "loadavg_before": load_before,
-        "loadavg_after": loadavg(),
+        "loadavg_after": load_after,
         "seconds": elapsed,
         "sizes": sizes,
         "raw": suite.raw,

@@ -179,11 +179,12 @@ def _check_controls(path: Path, text: str) -> Iterator[Problem]:
     for line, shown in find_controls(text):
         by_line.setdefault(line, []).append(shown if len(shown) <= 40 else shown[:36] + "...'")
         raw: str = ast.literal_eval(shown)
-        last = line + raw.removesuffix("\n").count("\n")  # last line the sequence reaches into
-        if last > line:
-            notes[line] = (
-                f"; it is never ended, so all text after it up to line {last} is removed too"
-            )
+        opens_string = (
+            raw[:2] in {"\x1b]", "\x1bP", "\x1bX", "\x1b^", "\x1b_"}
+            or raw[:1] in "\x90\x98\x9d\x9e\x9f"
+        )
+        if opens_string and not raw.endswith(("\x07", "\x1b\\", "\x9c")):
+            notes[line] = "; it is never ended, so the rest of its line is removed too"
     for line, found in by_line.items():
         what = "control character or escape sequence" if len(found) == 1 else "control characters"
         yield _warning(

@@ -382,6 +382,10 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         except (RuntimeError, ValueError, NotImplementedError):
             log.warning("could not install signal handlers (not the main thread)")
 
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        """Never open anything outside the kiosk: no browser, no new tab in a served session."""
+        log.info("blocked an attempt to open %s", url)
+
     def _exit_cleanly(self) -> None:
         """SIGTERM or SIGHUP from the service manager: stop with status 0."""
         self.exit(return_code=0)

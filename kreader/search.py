@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import threading
 import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
@@ -59,6 +60,8 @@ _ODD_SPACE_RE = re.compile(r"[^\S ]")  # whitespace other than a plain space
 _INLINE_MARKUP_RE = re.compile(r"[\\`*_\[<&~]")
 _EXACT_COUNT_PAIRS = 5_000
 """Above this many (word, section) pairs, a prefix's matches are counted approximately."""
+_RECENT_OCCURRENCES = 4
+"""Answers of `SearchIndex.occurrences` remembered."""
 _FOLD_CHUNK = 256
 """Characters per chunk whose folded offset is remembered, for non-ASCII sections."""
 _ZONE_TITLE, _ZONE_HEADING, _ZONE_BODY, _ZONE_ARTICLE = 3.0, 2.0, 1.0, 0.5
@@ -205,7 +208,14 @@ class _Index:
     def expand(self, prefix: str) -> list[str]:
         """Indexed words starting with ``prefix`` (capped: `MAX_EXPANSION_WORDS`)."""
         lo = bisect_left(self.vocab, prefix)
-        hi = bisect_left(self.vocab, prefix[:-1] + chr(ord(prefix[-1]) + 1)) if prefix else lo
+        if not prefix:
+            return []
+        if ord(prefix[-1]) < 0x10FFFF:  # the first string after all those starting with prefix
+            hi = bisect_left(self.vocab, prefix[:-1] + chr(ord(prefix[-1]) + 1), lo)
+        else:
+            hi = lo
+            while hi < len(self.vocab) and self.vocab[hi].startswith(prefix):
+                hi += 1
         if hi - lo <= 1:
             return self.vocab[lo:hi]
         words = self.vocab[lo:hi]
@@ -215,7 +225,7 @@ class _Index:
             return words
         ranked = sorted(words, key=lambda word: -len(postings[word].poss))[:MAX_EXPANSION_WORDS]
         if prefix in postings and prefix not in ranked:  # the whole word typed always counts
-            ranked.insert(0, prefix)
+            ranked = [prefix, *ranked[:-1]]
         kept: list[str] = []
         pairs = 0
         for word in ranked:
@@ -595,7 +605,8 @@ class SearchIndex:
     """The search index of one library.
 
     Build it once with `build` (seconds for megabytes: run it off the UI thread), then query it as
-    often as wanted, from any thread: it is never modified after it is built.
+    often as wanted, from any thread: the index is never modified after it is built (only a small
+    memo of recent `occurrences` answers changes, under a lock).
     """
 
     def __init__(
@@ -614,6 +625,10 @@ class SearchIndex:
         self._headings = headings
         self._article_docs = tuple(article_docs)
         self._by_id = {(d.article_id, d.section_id): n for n, d in enumerate(self._docs)}
+        # The only state that changes after building: answers of `occurrences`, kept to step
+        # through them. Guarded, as any thread may query.
+        self._recent: dict[tuple[Query, int], tuple[Hit, ...]] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def build(cls, library: Library) -> SearchIndex:
@@ -770,10 +785,23 @@ class SearchIndex:
         then place in the text), to step through them; at most ``limit``.
 
         Matches in titles only are left out: they are not in `section_text`. The hits' score is 0.0.
+        The last few answers are remembered, as a reader asks again at each step to the next match.
         """
         parsed = query if isinstance(query, Query) else parse_query(query)
         if not parsed or limit <= 0:
             return []
+        key = (parsed, limit)
+        with self._lock:
+            remembered = self._recent.get(key)
+        if remembered is None:
+            remembered = tuple(self._occurrences(parsed, limit))
+            with self._lock:
+                self._recent[key] = remembered
+                while len(self._recent) > _RECENT_OCCURRENCES:
+                    del self._recent[next(iter(self._recent))]
+        return list(remembered)
+
+    def _occurrences(self, parsed: Query, limit: int) -> list[Hit]:
         matched = self._match(parsed)
         if matched is None:
             return []
@@ -1004,9 +1032,10 @@ def _title_spans(
     for atom in atoms:
         *whole, last = atom.words
         for i in range(len(title_words) - len(whole)):
-            if all(title_words[i + k][2] == word for k, word in enumerate(whole)):
-                if title_words[i + len(whole)][2].startswith(last):
-                    spans.append((title_words[i][0], title_words[i + len(whole)][1]))
+            if title_words[i + len(whole)][2].startswith(last) and all(
+                title_words[i + k][2] == word for k, word in enumerate(whole)
+            ):
+                spans.append((title_words[i][0], title_words[i + len(whole)][1]))
     spans.sort()
     merged: list[tuple[int, int]] = []
     for start, end in spans:
@@ -1039,11 +1068,11 @@ def _snippet(
     tail = ELLIPSIS if hi < len(text) else ""
     if "  " not in raw and not raw.startswith(" ") and not raw.endswith(" "):  # usual: no change
         shift = len(lead) - lo
-        return lead + raw + tail, tuple(
-            (max(starts[i], lo) + shift, min(ends[i], hi) + shift)
-            for i in range(bisect_right(ends, lo), bisect_left(starts, hi))
-            if min(ends[i], hi) > max(starts[i], lo)
-        )
+        spans = []
+        for i in range(bisect_right(ends, lo), bisect_left(starts, hi)):
+            a, b = starts[i], ends[i]
+            spans.append(((a if a > lo else lo) + shift, (b if b < hi else hi) + shift))
+        return lead + raw + tail, tuple(spans)
     # Collapse each run of spaces to one (none at the ends), noting how offsets move.
     out: list[str] = []
     breaks_at, breaks_to = [0], [0]

@@ -56,6 +56,10 @@ The deep dive starts here with a rare word: zanzibar.
 
 {_paragraph("Deep", 20)}
 
+### Wrap-up
+
+A short closing subsection.
+
 ## Last words
 
 {_paragraph("Last", 3)}

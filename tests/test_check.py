@@ -246,7 +246,7 @@ def test_unterminated_escape_sequence_says_how_much_it_swallows(tmp_path: Path) 
     text = "# Title\n\nstart \x1b]0;title\nmore\nlast\n"
     lib = make_library(tmp_path / "lib", {"osc.md": text})
     assert where(lib) == ["osc.md:3: warning:"]
-    assert "up to line 5" in found(lib)[0]
+    assert "the rest of its line is removed too" in found(lib)[0]
 
 
 def test_windows_line_endings_are_not_control_characters(tmp_path: Path) -> None:

@@ -288,6 +288,34 @@ async def test_the_contents_follows_scrolling_into_a_subsection(tmp_path: Path) 
         assert cursor_place(app) == Place("alpha", "middle-part")
 
 
+async def test_a_subsection_near_the_end_stays_the_current_place(tmp_path: Path) -> None:
+    # The text cannot scroll far enough to bring the last subsection to the top of the pane; the contents,
+    # `b` and the saved position still take the place asked for, until the reader scrolls.
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await click_contents(pilot, Place("alpha", "middle-part", "wrap-up"))
+        pane = view(app)
+        assert pane.layout_ is not None
+        assert pane.scroll_y == pane.max_scroll_y < pane.layout_.anchors["wrap-up"]
+        assert pane.position() == ("wrap-up", 0.0)
+        assert cursor_place(app) == Place("alpha", "middle-part", "wrap-up")
+
+        await pilot.press("b")
+        await pilot.pause()
+        (mark,) = app.store.list()
+        assert (mark.anchor, mark.fraction) == ("wrap-up", 0.0)
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.store.list() == []
+
+        await pilot.press("tab", "up")
+        await pilot.pause()
+        assert isinstance(app.focused, SectionView)
+        assert pane.position()[0] == "deep-dive"
+        assert cursor_place(app) == Place("alpha", "middle-part", "deep-dive")
+
+
 async def test_start_at_a_subsection(tmp_path: Path) -> None:
     app = build_app(tmp_path, start=StartAt("alpha", "middle-part", "deep-dive", 0.0))
     async with app.run_test(size=SIZE) as pilot:

@@ -20,6 +20,9 @@ from textual.app import App
 from textual.screen import Screen
 
 marks: dict[str, float] = {}
+"""Name -> ``time.monotonic()`` when it happened."""
+cpu: dict[str, float] = {}
+"""Name -> CPU seconds the process had used by then (all threads, interpreter start-up included)."""
 exit_on_paint = True
 frame_bytes = 0
 
@@ -38,7 +41,7 @@ def install(done: Callable[[Screen[Any]], bool]) -> None:
     def _compositor_refresh(self: Screen[Any]) -> None:
         refresh(self)
         if "paint" not in marks and self.is_current and done(self):
-            marks["paint"] = time.monotonic()
+            mark("paint")
             if exit_on_paint:
                 self.app.exit()
 
@@ -47,11 +50,13 @@ def install(done: Callable[[Screen[Any]], bool]) -> None:
 
 
 def mark(name: str) -> None:
-    marks.setdefault(name, time.monotonic())
+    if name not in marks:
+        marks[name] = time.monotonic()
+        cpu[name] = time.process_time()
 
 
 def report(**extra: Any) -> None:
     path = os.environ.get("BENCH_REPORT")
     if path:
         with open(path, "w", encoding="utf-8") as handle:
-            json.dump({**marks, "frame_bytes": frame_bytes, **extra}, handle)
+            json.dump({"marks": marks, "cpu": cpu, "frame_bytes": frame_bytes, **extra}, handle)

@@ -67,6 +67,9 @@ class SectionView(ScrollView, can_focus=True):
         """(line, first cell, end cell) of a search match to mark."""
         self._wanted: tuple[str, float] | None = None
         """A position asked for before the pane had a size, applied at the first layout."""
+        self._asked: tuple[str, float, int] | None = None
+        """The position last jumped to and the top line it gave; it stands until the reader scrolls."""
+        self._jumping = False
 
     @property
     def text_width(self) -> int:
@@ -79,6 +82,7 @@ class SectionView(ScrollView, can_focus=True):
         self._provider = provider
         self.highlight = None
         self.layout_ = None
+        self._asked = None
         self._wanted = (anchor, fraction)
         self._relayout()
 
@@ -92,11 +96,20 @@ class SectionView(ScrollView, can_focus=True):
         if self.layout_ is None:
             self._wanted = (anchor, fraction)
             return
-        self.scroll_to(y=self.layout_.line_for(anchor, fraction), animate=False, force=True)
+        self._jumping = True
+        try:
+            self.scroll_to(y=self.layout_.line_for(anchor, fraction), animate=False, force=True)
+        finally:
+            self._jumping = False
+        # Near the end of a section the text cannot scroll far enough to bring the position to the top. Until
+        # the reader scrolls, the position (and the subsection the contents marks) stays the one asked for, so
+        # a bookmark or a contents entry opened there is what `b` and the contents see.
+        self._asked = (anchor, fraction, round(self.scroll_y))
         self._note_anchor()
 
     def go_to_line(self, line: int, *, center: bool = True) -> None:
         """Scroll so ``line`` is visible (centred when asked: where search puts a match)."""
+        self._asked = None
         y = line - (self.scrollable_content_region.height // 3 if center else 0)
         self.scroll_to(y=max(0, y), animate=False, force=True)
         self._note_anchor()
@@ -105,7 +118,10 @@ class SectionView(ScrollView, can_focus=True):
         """The width-independent position of the top of the pane."""
         if self.layout_ is None:
             return "", 0.0
-        return self.layout_.position_at(round(self.scroll_y))
+        top = round(self.scroll_y)
+        if self._asked is not None and self._asked[2] == top:
+            return self._asked[0], self._asked[1]
+        return self.layout_.position_at(top)
 
     def _relayout(self, keep_position: bool = False) -> None:
         if self._provider is None or not self.is_mounted:
@@ -126,8 +142,7 @@ class SectionView(ScrollView, can_focus=True):
         self._left = max(0, (max(10, self.scrollable_content_region.width) - width) // 2)
         self.virtual_size = Size(width + self._left, len(layout.lines))
         if position is not None:
-            self.scroll_to(y=layout.line_for(*position), animate=False, force=True)
-            self._note_anchor()
+            self.go_to(*position)
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -140,13 +155,14 @@ class SectionView(ScrollView, can_focus=True):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if round(old_value) != round(new_value):
-            self._note_anchor()
+            if not self._jumping:
+                self._note_anchor()
             self.post_message(self.Scrolled(self))
 
     def _note_anchor(self) -> None:
         if self.layout_ is None:
             return
-        anchor = self.layout_.anchor_at(round(self.scroll_y))
+        anchor = self.position()[0]
         if anchor != self._anchor:
             self._anchor = anchor
             self.post_message(self.AnchorChanged(self, anchor))
