@@ -6,6 +6,7 @@ app over temporary folders.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ class KReaderApp(App[None]):
         self.search_index: SearchIndex | None = None
         self.reading_width: int | None = settings.width
         self._palette: Palette | None = None
-        self._wanted_theme = theme or settings.theme or DEFAULT_THEME
+        self._wanted_theme = theme or settings.theme or os.environ.get("TEXTUAL_THEME") or DEFAULT_THEME
         self.register_theme(CONTRAST_THEME)
 
     # -- start-up ------------------------------------------------------------------------------------------
@@ -87,10 +88,18 @@ class KReaderApp(App[None]):
     def on_mount(self) -> None:
         self.start_up()
 
+    def apply_wanted_theme(self) -> None:
+        """Use the theme asked for; an unknown name (from a settings file, say) is a warning, not a crash."""
+        if self._wanted_theme in self.available_themes:
+            self.theme = self._wanted_theme
+        else:
+            self.notify(f"Unknown theme {self._wanted_theme!r}; using {DEFAULT_THEME}.", severity="warning")
+            self.theme = DEFAULT_THEME
+
     def start_up(self) -> None:
         """Apply the theme and show the first screen (Textual calls every class's ``on_mount``, so
         subclasses override this instead)."""
-        self.theme = self._wanted_theme
+        self.apply_wanted_theme()
         self.push_screen(ReaderScreen())
         if self.start.note:
             self.notify(self.start.note, timeout=4)
@@ -112,7 +121,7 @@ class KReaderApp(App[None]):
     def palette(self) -> Palette:
         """Colours for laying out text in the current theme."""
         if self._palette is None or self._palette.name != self.theme:
-            self._palette = palette_for(self.current_theme, self.theme_variables)
+            self._palette = palette_for(self.current_theme, self.get_css_variables())
         return self._palette
 
     def watch_theme(self, theme: str) -> None:

@@ -355,7 +355,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
     # -- start-up --------------------------------------------------------------------------------------------
 
     def start_up(self) -> None:
-        self.theme = self._wanted_theme
+        self.apply_wanted_theme()
         self._install_signals()
         if not self.library.articles:
             self.push_screen(UnavailableScreen(self.load_error, Contact(), ""))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import io
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar, overload
 
 from rich.console import Console
 from rich.markdown import Markdown
@@ -41,23 +43,28 @@ class Palette:
     muted: str
 
     def rich_theme(self) -> Theme:
-        """Rich styles for Markdown elements in this palette's colours."""
+        """Rich styles for Markdown elements in this palette's colours.
+
+        Light themes' accents are bright (orange on white in textual-light): there the secondary colour marks
+        subheadings and list bullets, so they stay readable.
+        """
+        accent = self.accent if self.dark else self.secondary
         return Theme(
             {
                 "markdown.h1": f"bold {self.primary}",
                 "markdown.h2": f"bold underline {self.primary}",
-                "markdown.h3": f"bold {self.accent}",
-                "markdown.h4": f"bold italic {self.accent}",
+                "markdown.h3": f"bold {accent}",
+                "markdown.h4": f"bold italic {accent}",
                 "markdown.h5": "italic",
                 "markdown.h6": "italic",
-                "markdown.link": f"underline {self.accent}",
-                "markdown.link_url": f"underline {self.accent}",
-                "markdown.code": f"bold {self.accent} on {self.surface}",
+                "markdown.link": f"underline {accent}",
+                "markdown.link_url": f"underline {accent}",
+                "markdown.code": f"bold {accent} on {self.surface}",
                 "markdown.code_block": f"{self.foreground} on {self.surface}",
                 "markdown.block_quote": f"italic {self.secondary}",
-                "markdown.item.bullet": f"bold {self.accent}",
-                "markdown.item.number": f"bold {self.accent}",
-                "markdown.list": self.accent,
+                "markdown.item.bullet": f"bold {accent}",
+                "markdown.item.number": f"bold {accent}",
+                "markdown.list": accent,
                 "markdown.hr": self.muted,
                 "markdown.table.border": self.muted,
                 "markdown.table.header": f"bold {self.primary}",
@@ -72,12 +79,55 @@ def fold_char(char: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+class StripLines(Sequence[Strip]):
+    """Laid-out lines, kept as plain segment lists; a line becomes a Textual `Strip` when it is drawn.
+
+    A `Strip` starts out with seven caches of its own (about 1.5 KB before any use), so a `Strip` per line made
+    a laid-out section weigh about 2.5 KB a line, 45-60 times its Markdown, and the layout cache (and the kiosk,
+    which cycles through sections for days) grow accordingly. Only the lines drawn last (in any layout) keep
+    their `Strip`, so drawing a screen again still finds each line's caches warm.
+    """
+
+    KEEP = 512
+    """Strips kept, over all layouts, for the lines drawn last: a few screens' worth."""
+    _recent: ClassVar[OrderedDict[tuple[StripLines, int], Strip]] = OrderedDict()
+
+    def __init__(self, rows: list[list[Segment]]) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Strip: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Strip]: ...
+
+    def __getitem__(self, index: int | slice) -> Strip | list[Strip]:
+        if isinstance(index, slice):
+            return [self[n] for n in range(*index.indices(len(self._rows)))]
+        if index < 0:
+            index += len(self._rows)
+        recent = StripLines._recent
+        key = (self, index)
+        strip = recent.get(key)
+        if strip is None:
+            strip = Strip(self._rows[index])  # IndexError, as a list, when out of range
+            recent[key] = strip
+            if len(recent) > self.KEEP:
+                recent.popitem(last=False)
+        else:
+            recent.move_to_end(key)
+        return strip
+
+
 @dataclass
 class SectionLayout:
     """A section laid out at one width: its lines and where each subsection starts."""
 
     width: int
-    lines: list[Strip]
+    lines: Sequence[Strip]
     anchors: dict[str, int]
     """Subsection id -> first line; ``""`` is the section's top (line 0)."""
     plain: list[str]
@@ -224,15 +274,15 @@ class Layouts:
         console = self._console(palette)
         options = console.options.update_width(width)
         code_theme = "monokai" if palette.dark else "friendly"
-        lines: list[Strip] = []
+        lines: list[list[Segment]] = []
         plain: list[str] = []
         anchors: dict[str, int] = {"": 0}
 
         def add(renderable: Text | Markdown) -> None:
             for segments in console.render_lines(renderable, options, pad=False, new_lines=False):
-                strip = Strip(_links_to_meta(segments))
-                lines.append(strip)
-                plain.append(strip.text)
+                row = list(Segment.simplify(_links_to_meta(segments)))
+                lines.append(row)
+                plain.append("".join(segment.text for segment in row))
 
         title = Text(section.title, style=f"bold {palette.primary}")
         add(title)
@@ -254,4 +304,4 @@ class Layouts:
         while plain and not plain[-1].strip():
             lines.pop()
             plain.pop()
-        return SectionLayout(width, lines, anchors, plain)
+        return SectionLayout(width, StripLines(lines), anchors, plain)

@@ -6,7 +6,7 @@ holds the plain text markdown-it gives, so Markdown syntax, link targets and cod
 never hits.
 
 This module never imports Textual: the reader builds the index in a worker thread, and ``kreader
-search`` uses it without a screen. A built `SearchIndex` is never modified, so any thread may query it.
+search`` uses it without a screen. A built `SearchIndex` is not modified, so any thread may query it.
 """
 
 from __future__ import annotations
@@ -50,9 +50,8 @@ ELLIPSIS = "…"
 Where = Literal["title", "heading", "body"]
 
 # A word: letters and digits (not "_"), keeping the combining marks of decomposed (NFD) text inside it.
-_WORD_RE = re.compile(
-    r"[^\W_](?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])*"
-)
+_MARKS = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_WORD_RE = re.compile(rf"[^\W_]+(?:[{_MARKS}]+[^\W_]*)*")
 _SPACE_RE = re.compile(r"\s+")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 _ODD_SPACE_RE = re.compile(r"[^\S ]")  # whitespace other than a plain space
@@ -169,13 +168,15 @@ class Hit:
     anchor: str
     """Id of the ``###`` subsection heading above the match, ``""`` if none."""
     term: str
-    """The matched text exactly as in `SearchIndex.section_text` (a whole phrase for a phrase); for
-    a title-only hit, the matched text of the title."""
+    """The matched text exactly as in `SearchIndex.section_text` (a whole phrase for a phrase). When
+    only the article's title matched (``occurrence`` -1), the matched text of that title."""
     occurrence: int
     """How many non-overlapping occurrences of ``fold(term)`` come before this match in
-    ``fold(section_text)``, searching from the start (0: it is the first); -1 for a title-only hit."""
+    ``fold(section_text)``, searching from its start (0: it is the first). The section title is the
+    first line of that text, as the reader shows it. -1 when only the article's title matched."""
     fraction: float
-    """The match's character offset divided by the length of the section text (0.0 for title-only)."""
+    """The match's character offset divided by the length of the section text (0.0: in the title
+    line, or only the article's title matched)."""
     title_highlights: tuple[tuple[int, int], ...] = ()
     """(start, end) spans of ``section_title`` that match the query."""
 
@@ -296,28 +297,43 @@ class _Index:
         return found
 
     def phrase(self, words: Sequence[str]) -> dict[int, list[int]]:
-        """Start positions, per document, of ``words`` in a row (the last one a prefix)."""
-        if words[0] not in self.postings:
-            return {}
-        starts = set(self.postings[words[0]].poss)
-        for offset, word in enumerate(words[1:], start=1):
-            if offset == len(words) - 1:
-                choices = self.expand(word)
+        """Start positions, per document, of ``words`` in a row (the last one a prefix).
+
+        Starts from the rarest word, and looks the others up by bisection when they are far more
+        common (``"the treatment"`` must not build a set of every "the").
+        """
+        slots: list[list[array[int]]] = []
+        for n, word in enumerate(words):
+            choices = self.expand(word) if n == len(words) - 1 else [word]
+            slot = [self.postings[choice].poss for choice in choices if choice in self.postings]
+            if not slot:
+                return {}
+            slots.append(slot)
+        sizes = [sum(len(poss) for poss in slot) for slot in slots]
+        rarest = sizes.index(min(sizes))
+        starts = sorted(p - rarest for poss in slots[rarest] for p in poss)
+        for offset, slot in enumerate(slots):
+            if offset == rarest:
+                continue
+            if sizes[offset] > 8 * len(starts):
+                starts = [s for s in starts if any(_holds(poss, s + offset) for poss in slot)]
             else:
-                choices = [word] if word in self.postings else []
-            following: set[int] = set()
-            for choice in choices:
-                following.update(self.postings[choice].poss)
-            if len(following) < len(starts):
-                starts &= {position - offset for position in following}
-            else:
-                starts = {start for start in starts if start + offset in following}
+                following: set[int] = set()
+                for poss in slot:
+                    following.update(poss)
+                starts = [s for s in starts if s + offset in following]
             if not starts:
                 return {}
         found: dict[int, list[int]] = {}
-        for start in sorted(starts):
+        for start in starts:
             found.setdefault(bisect_right(self.bases, start) - 1, []).append(start)
         return found
+
+
+def _holds(values: array[int], value: int) -> bool:
+    """Whether the sorted ``values`` hold ``value``."""
+    i = bisect_left(values, value)
+    return i < len(values) and values[i] == value
 
 
 class _IndexBuilder:
@@ -381,6 +397,10 @@ class _Doc:
     """(offset in text, id) of each ``###`` subsection heading, in order."""
     title_words: tuple[tuple[int, int, str], ...]
     """`words_of` the section title."""
+    title_end: int
+    """Local positions of the title line (its words and the empty position after them)."""
+    body_start: int
+    """Offset in ``text`` of what follows the title line."""
 
     def heading_match(self, positions: Sequence[int]) -> int | None:
         """The first of the (sorted, global) ``positions`` that is in a heading, if any."""
@@ -436,10 +456,16 @@ class _Context(NamedTuple):
     """What the hits of one section share."""
 
     doc: _Doc
+    positions: Sequence[list[int]]
+    """Sorted start positions of each atom's matches in the section text."""
+    lengths: tuple[int, ...]
+    """Words in each atom."""
+    every_match: bool
+    """Whether the next three list every match of the section (else they are empty)."""
     matches: list[tuple[int, int]]
-    """(position, length) of the query's matches in the section text."""
+    """(position, length) of the query's matches in the section text, sorted, not overlapping."""
     starts: list[int]
-    """Character spans of all the query's matches in the section text (sorted, not overlapping)."""
+    """Character spans of those matches."""
     ends: list[int]
     title_spans: tuple[tuple[int, int], ...]
     in_title: bool
@@ -560,21 +586,33 @@ def _index_section(
     body: _IndexBuilder,
     headings: dict[str, set[int]],
     folds: _FoldCache,
-) -> tuple[str, int, array[int], array[int], list[tuple[int, int]], list[tuple[int, str]]]:
+) -> tuple[str, int, array[int], array[int], list[tuple[int, int]], list[tuple[int, str]], int]:
     """Add one section's words to ``body``: (plain text, base position, word starts, word ends,
-    heading position ranges, subsection anchors)."""
-    pieces: list[str] = []
+    heading position ranges, subsection anchors, positions of the title line).
+
+    The text starts with the section's title on a line of its own, as the reader shows it, so
+    that counting occurrences in the text counts those a reader sees in the title too.
+    """
+    title = _SPACE_RE.sub(" ", section.title)
+    pieces: list[str] = [title]
     words: list[str | None] = []
     starts, ends = array("I"), array("I")
+    for match in _WORD_RE.finditer(title):
+        words.append(folds[match.group()])
+        starts.append(match.start())
+        ends.append(match.end())
+    words.append(None)
+    starts.append(len(title))
+    ends.append(len(title))
+    title_end = len(words)
     heading_ranges: list[tuple[int, int]] = []
     anchors: list[tuple[int, str]] = []
     by_line = {sub.line: sub.id for sub in section.subsections}
     unused = [sub.id for sub in section.subsections]
-    offset = 0
+    offset = len(title)
     for block in _blocks(section.source):
-        if pieces:
-            pieces.append("\n")
-            offset += 1
+        pieces.append("\n")
+        offset += 1
         if block.anchor_line >= 0 and unused:
             sub_id = by_line.get(block.anchor_line, unused[0])
             anchors.append((offset, sub_id))
@@ -595,7 +633,9 @@ def _index_section(
             ends.append(offset + len(block.text))
         pieces.append(block.text)
         offset += len(block.text)
-    return "".join(pieces), body.add(words), starts, ends, heading_ranges, anchors
+    if len(pieces) == 1:
+        pieces.append("\n")
+    return "".join(pieces), body.add(words), starts, ends, heading_ranges, anchors, title_end
 
 
 # --- the index ----------------------------------------------------------------------------------
@@ -645,7 +685,7 @@ class SearchIndex:
             article_titles.add([word for _, _, word in words_of(article.title)])
             first = len(docs)
             for section in article.sections:
-                text, base, starts, ends, heading_ranges, anchors = _index_section(
+                text, base, starts, ends, heading_ranges, anchors, title_end = _index_section(
                     section, len(docs), body, headings, folds
                 )
                 title_words = tuple(words_of(section.title))
@@ -666,6 +706,8 @@ class SearchIndex:
                         headings=tuple(heading_ranges),
                         anchors=tuple(anchors),
                         title_words=title_words,
+                        title_end=title_end,
+                        body_start=starts[title_end - 1] + 1,
                     )
                 )
             article_docs.append(range(first, len(docs)))
@@ -685,8 +727,9 @@ class SearchIndex:
     def section_text(self, article_id: str, section_id: str) -> str:
         """Plain text of a section, that matches and snippets come from; `KeyError` if unknown.
 
-        Blocks (paragraphs, headings, list items, table cells, code blocks) are separated by a
-        newline; inside them whitespace is collapsed as Textual's Markdown shows it.
+        The section's title is the first line, as the reader shows it above the text. Blocks
+        (paragraphs, headings, list items, table cells, code blocks) follow, one per line; inside
+        them whitespace is collapsed as Markdown shows it. No markup, URLs or fence lines.
         """
         return self._docs[self._by_id[(article_id, section_id)]].text
 
@@ -713,7 +756,20 @@ class SearchIndex:
         n = len(atoms)
         specs = [(a.title | a.opening, a.heading, a.counts, a.exact) for a in atoms]
         bounds: list[tuple[float, int, float, float, int]] = []
-        for doc in candidates:
+        # Most sections match every atom in the body text only: their zone is 1, so they go fast.
+        special: set[int] = set()
+        for title, heading, counts, _ in specs:
+            special |= title | heading
+            special |= candidates.difference(counts)
+        plain = candidates - special
+        all_exact = candidates.intersection(*(a.exact for a in atoms))
+        exact_sets = [a.exact for a in atoms]
+        count_of = [a.counts.__getitem__ for a in atoms]
+        for doc in plain:
+            count = sum(get(doc) for get in count_of)
+            exact = 1.0 if doc in all_exact else sum(doc in e for e in exact_sets) / n
+            bounds.append((-_combine(1.0, exact, count, 1.0), doc, 1.0, exact, count))
+        for doc in special & candidates:
             zone = exact = 0.0
             count = 0
             for title, heading, counts, exacts in specs:
@@ -740,8 +796,7 @@ class SearchIndex:
                 worst, worst_doc = best[0][0], -best[0][1]
                 if worst > -neg or (worst == -neg and worst_doc < doc):
                     break  # no section left can enter the results
-            lists = self._lists(doc, atoms)
-            closeness, location = self._window(doc, atoms, lists)
+            closeness, location, lists = self._locate(doc, atoms)
             entry = (_combine(zone, exact, count, closeness), -doc, location, lists)
             if len(best) < limit:
                 heapq.heappush(best, entry)
@@ -775,8 +830,7 @@ class SearchIndex:
         hits = []
         for doc, zone in picked:
             score = _combine(zone, float(doc in atom.exact), counts.get(doc, 0), 1.0)
-            lists = self._lists(doc, atoms)
-            location = self._window(doc, atoms, lists)[1]
+            _, location, lists = self._locate(doc, atoms)
             hits.append(self._hit(self._context(doc, atoms, lists), score, location))
         return hits
 
@@ -784,8 +838,8 @@ class SearchIndex:
         """Every match in the text of the matching sections, in reading order (articles, sections,
         then place in the text), to step through them; at most ``limit``.
 
-        Matches in titles only are left out: they are not in `section_text`. The hits' score is 0.0.
-        The last few answers are remembered, as a reader asks again at each step to the next match.
+        Matches in a section's title count (it is the first line of `section_text`), those in an
+        article's title do not (no section shows it). The hits' score is 0.0. The last few answers are remembered, as a reader asks again at each step to the next match.
         """
         parsed = query if isinstance(query, Query) else parse_query(query)
         if not parsed or limit <= 0:
@@ -818,8 +872,8 @@ class SearchIndex:
                 group.get(doc, []) if group is not None else self._lists(doc, (atom,))[0]
                 for atom, group in zip(atoms, grouped, strict=True)
             ]
-            context = self._context(doc, atoms, lists)
-            found: dict[str, list[int]] = {}  # folded term -> its occurrences in the folded text
+            context = self._context(doc, atoms, lists, every_match=True)
+            found: dict[str, tuple[int, int]] = {}  # folded term -> (offset, occurrence) last seen
             for match in context.matches:
                 hits.append(self._hit(context, 0.0, match, found, folds))
                 if len(hits) >= limit:
@@ -877,17 +931,38 @@ class SearchIndex:
             words, expanded, phrase_hits, counts, heading, title, in_articles, opening, exact
         )
 
-    def _lists(self, doc: int, atoms: Sequence[_Atom]) -> list[list[int]]:
-        """Sorted global start positions of each atom's matches in a section's text."""
+    def _lists(self, doc: int, atoms: Sequence[_Atom], body: bool = False) -> list[list[int]]:
+        """Sorted global start positions of each atom's matches in a section's text (with
+        ``body``, leaving out those in the title line)."""
         lists = []
         for atom in atoms:
             if atom.phrase_hits is not None:
-                lists.append(atom.phrase_hits.get(doc, []))
+                found = atom.phrase_hits.get(doc, [])
             elif doc in atom.counts:
-                lists.append(self._body.positions(atom.expanded, doc))
+                found = self._body.positions(atom.expanded, doc)
             else:
-                lists.append([])
+                found = []
+            if body and found:
+                info = self._docs[doc]
+                found = found[bisect_left(found, info.base + info.title_end) :]
+            lists.append(found)
         return lists
+
+    def _locate(
+        self, doc: int, atoms: Sequence[_Atom]
+    ) -> tuple[float, tuple[int, int] | None, list[list[int]]]:
+        """Closeness, location and body positions of a section's best match (`_window`); the
+        first match in the title line when none is in the body."""
+        lists = self._lists(doc, atoms, body=True)
+        closeness, location = self._window(doc, atoms, lists)
+        if location is None:
+            in_title = [
+                (found[0], atom.length)
+                for atom, found in zip(atoms, self._lists(doc, atoms), strict=True)
+                if found
+            ]
+            location = min(in_title) if in_title else None
+        return closeness, location, lists
 
     def _window(
         self, doc: int, atoms: Sequence[_Atom], positions: Sequence[list[int]]
@@ -939,26 +1014,26 @@ class SearchIndex:
         gap = max(0, best_span - sum(length for _, length in lists))
         return 1.0 / (1 + gap), location
 
-    @staticmethod
-    def _matches(atoms: Sequence[_Atom], positions: Sequence[list[int]]) -> list[tuple[int, int]]:
-        """(position, length) of every match in a section's text, sorted, none inside another."""
-        matches = sorted(
-            ((p, a.length) for a, found in zip(atoms, positions, strict=True) for p in found),
-            key=lambda m: (m[0], -m[1]),
-        )
-        merged: list[tuple[int, int]] = []
-        end = -1
-        for position, length in matches:
-            if position >= end:
-                merged.append((position, length))
-                end = position + length
-        return merged
-
     def _context(
-        self, doc: int, atoms: Sequence[_Atom], positions: Sequence[list[int]]
+        self,
+        doc: int,
+        atoms: Sequence[_Atom],
+        positions: Sequence[list[int]],
+        every_match: bool = False,
     ) -> _Context:
+        """What the hits of a section share; ``every_match`` to list all its matches (else only
+        those near a hit are looked at, by `_spans_near`)."""
         info = self._docs[doc]
-        matches = self._matches(atoms, positions)
+        lengths = tuple(atom.length for atom in atoms)
+        matches: list[tuple[int, int]] = []
+        if every_match:
+            matches = _merge(
+                [
+                    (p, length)
+                    for found, length in zip(positions, lengths, strict=True)
+                    for p in found
+                ]
+            )
         starts = [info.starts[p - info.base] for p, _ in matches]
         ends = [info.ends[p - info.base + length - 1] for p, length in matches]
         title_spans = _title_spans(info.title_words, atoms)
@@ -970,22 +1045,36 @@ class SearchIndex:
             title_term = info.article_title[spans[0][0] : spans[0][1]] if spans else ""
         else:
             title_term = ""
-        return _Context(info, matches, starts, ends, title_spans, in_title, title_term)
+        return _Context(
+            info, positions, lengths, every_match, matches, starts, ends, title_spans, in_title,
+            title_term,
+        )  # fmt: skip
 
     def _hit(
         self,
         context: _Context,
         score: float,
         location: tuple[int, int] | None,
-        found: dict[str, list[int]] | None = None,
+        found: dict[str, tuple[int, int]] | None = None,
         folds: dict[str, str] | None = None,
     ) -> Hit:
-        """The hit for a match at ``location`` (``None``: in the title only). With ``found``
-        (occurrences), ``where`` describes the match itself and occurrences are counted once."""
+        """The hit for a match at ``location`` (``None``: in the article title only). With
+        ``found`` (occurrences), ``where`` describes the match itself, and occurrences are counted
+        on from the previous match of the same text.
+
+        Snippets come from the text after the title line (from its start for a match in the title):
+        the title is shown beside them.
+        """
         info = context.doc
         title_spans = context.title_spans
+        floor = info.body_start
         if location is None:
-            snippet, highlights = _snippet(info.text, 0, 0, [], [])
+            bounds = _snippet_bounds(info.text, floor, floor, floor)
+            if context.every_match:
+                starts, ends = context.starts, context.ends
+            else:
+                starts, ends = _spans_near(info, context.positions, context.lengths, *bounds)
+            snippet, highlights = _snippet(info.text, *bounds, starts, ends, floor)
             return Hit(
                 info.article_id, info.article_title, info.section_id, info.section_title,
                 round(score, 4), snippet, highlights, "title", "", context.title_term, -1, 0.0,
@@ -993,9 +1082,18 @@ class SearchIndex:
             )  # fmt: skip
         local = location[0] - info.base
         start, end = info.starts[local], info.ends[local + location[1] - 1]
-        snippet, highlights = _snippet(info.text, start, end, context.starts, context.ends)
+        in_title_line = local < info.title_end
+        if in_title_line:
+            lo, hi = _snippet_bounds(info.text, floor, floor, floor)
+        else:
+            lo, hi = _snippet_bounds(info.text, start, end, floor)
+        if context.every_match:
+            starts, ends = context.starts, context.ends
+        else:
+            starts, ends = _spans_near(info, context.positions, context.lengths, lo, hi)
+        snippet, highlights = _snippet(info.text, lo, hi, starts, ends, floor)
         where: Where = "heading" if info.in_heading(location[0]) else "body"
-        if context.in_title and found is None:
+        if in_title_line or (context.in_title and found is None):
             where = "title"
         term = info.text[start:end]
         if folds is None:
@@ -1005,13 +1103,13 @@ class SearchIndex:
         folded_start = info.folded_offset(start)
         if not folded_term:
             occurrence = 0
-        elif found is None:
+        elif found is None or folded_term not in found:
             occurrence = info.folded.count(folded_term, 0, folded_start)
-        else:
-            if folded_term not in found:
-                pattern = re.compile(re.escape(folded_term))
-                found[folded_term] = [m.start() for m in pattern.finditer(info.folded)]
-            occurrence = bisect_left(found[folded_term], folded_start)
+        else:  # count on from the previous match of the same text (itself an occurrence)
+            previous, before = found[folded_term]
+            occurrence = before + info.folded.count(folded_term, previous, folded_start)
+        if found is not None:
+            found[folded_term] = (folded_start, occurrence)
         return Hit(
             info.article_id, info.article_title, info.section_id, info.section_title,
             round(score, 4), snippet, highlights, where, info.anchor_at(start), term, occurrence,
@@ -1046,13 +1144,41 @@ def _title_spans(
     return tuple(merged)
 
 
-def _snippet(
-    text: str, start: int, end: int, starts: Sequence[int], ends: Sequence[int]
-) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """A one-line excerpt of ``text`` around ``[start, end)``, and where the spans given by
-    ``starts``/``ends`` (sorted, not overlapping) fall in it."""
-    lo = max(0, start - SNIPPET_LEAD)
-    if lo > 0:  # begin at a word
+def _merge(matches: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(position, length) matches sorted, without those starting inside an earlier one."""
+    matches.sort(key=lambda m: (m[0], -m[1]))
+    merged: list[tuple[int, int]] = []
+    end = -1
+    for position, length in matches:
+        if position >= end:
+            merged.append((position, length))
+            end = position + length
+    return merged
+
+
+def _spans_near(
+    info: _Doc, positions: Sequence[list[int]], lengths: Sequence[int], lo: int, hi: int
+) -> tuple[list[int], list[int]]:
+    """Character spans (starts, ends) of the matches overlapping ``text[lo:hi]``, found by
+    bisection: a section may hold thousands of matches of a common word."""
+    first = info.base + bisect_right(info.ends, lo)
+    after = info.base + bisect_left(info.starts, hi)
+    near: list[tuple[int, int]] = []
+    for found, length in zip(positions, lengths, strict=True):
+        i, j = bisect_left(found, first - length + 1), bisect_left(found, after)
+        near.extend((p, length) for p in found[i:j])
+    merged = _merge(near)
+    return (
+        [info.starts[p - info.base] for p, _ in merged],
+        [info.ends[p - info.base + length - 1] for p, length in merged],
+    )
+
+
+def _snippet_bounds(text: str, start: int, end: int, floor: int = 0) -> tuple[int, int]:
+    """Where a snippet of ``text`` around ``[start, end)`` begins (not before ``floor``) and ends,
+    at word boundaries."""
+    lo = max(floor, start - SNIPPET_LEAD)
+    if lo > floor:  # begin at a word
         space = _SPACE_RE.search(text, lo, start)
         if space:
             lo = space.end()
@@ -1063,8 +1189,16 @@ def _snippet(
             hi = cut
     else:
         hi = len(text)
+    return lo, hi
+
+
+def _snippet(
+    text: str, lo: int, hi: int, starts: Sequence[int], ends: Sequence[int], floor: int = 0
+) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """``text[lo:hi]`` on one line, marked where cut (after ``floor``), and where the spans given
+    by ``starts`` and ``ends`` (sorted, not overlapping) fall in it."""
     raw = _ODD_SPACE_RE.sub(" ", text[lo:hi])  # newlines, tabs: one character for one
-    lead = ELLIPSIS if lo > 0 else ""
+    lead = ELLIPSIS if lo > floor else ""
     tail = ELLIPSIS if hi < len(text) else ""
     if "  " not in raw and not raw.startswith(" ") and not raw.endswith(" "):  # usual: no change
         shift = len(lead) - lo

@@ -153,14 +153,10 @@ def text_cell(app: KReaderApp, needle: str) -> tuple[int, int]:
     pane = view(app)
     layout = pane.layout_
     assert layout is not None
-    for line, text in enumerate(layout.plain):
-        column = text.find(needle)
-        if column >= 0:
-            break
-    else:
-        raise AssertionError(f"{needle!r} is not in the section")
-    left = pane.styles.padding.left + pane._left
-    return left + column, line
+    found = [(line, text.find(needle)) for line, text in enumerate(layout.plain) if needle in text]
+    assert found, f"{needle!r} is not in the section"
+    line, column = found[0]
+    return pane.styles.padding.left + pane._left + column, line
 
 
 async def click_text(pilot: Pilot[None], needle: str) -> None:

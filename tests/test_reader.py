@@ -8,6 +8,7 @@ holds. Starting an app costs about a second, so each test walks through a whole 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import (
@@ -24,6 +25,7 @@ from helpers import (
 from textual import events
 from textual.color import Color
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
 from kreader.app import KReaderApp, StartAt
@@ -36,6 +38,11 @@ from kreader.widgets.contents import BOOKMARK_MARK, ContentsTree, Place
 from kreader.widgets.section_view import SectionView
 
 SIZE = (80, 24)
+
+
+def top(app: KReaderApp) -> Screen[Any]:
+    """The screen on top (a function, so a type checker does not narrow ``app.screen`` for good)."""
+    return app.screen
 
 
 def labels(options: OptionList) -> list[str]:
@@ -111,7 +118,7 @@ async def test_start_focus_contents_toggle_and_help(tmp_path: Path) -> None:
             assert isinstance(app.screen, HelpScreen)
             await pilot.press("escape")
             await pilot.pause()
-            assert app.screen is reader
+            assert top(app) is reader
         assert shown(app) == ("alpha", "overview")
 
 
@@ -127,16 +134,22 @@ async def test_a_skipped_file_is_noticed_and_a_small_terminal_says_so(tmp_path: 
         message = reader.query_one("#too-small", Static)
         assert message.display and "too small" in str(message.content)
         assert view(app).region.height == 0
+        # Keys still work while the text is hidden; it is laid out once there is room.
+        await pilot.press("n")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "start-here")
 
         await pilot.resize_terminal(40, 12)
         await pilot.pause()
         assert not reader.has_class("-too-small")
         assert not message.region
         assert view(app).region.height >= 8 and tree(app).region.width > 0
-        assert view(app).layout_ is not None and view(app).layout_.width >= 10
+        layout = view(app).layout_
+        assert layout is not None and layout.width >= 10
+        assert layout.plain[0].strip() == "Start here"
         await pilot.press("n")
         await pilot.pause()
-        assert shown(app) == ("alpha", "start-here")
+        assert shown(app) == ("alpha", "middle-part")
 
 
 # -- scrolling -----------------------------------------------------------------------------------------
@@ -316,15 +329,6 @@ async def test_a_subsection_near_the_end_stays_the_current_place(tmp_path: Path)
         assert cursor_place(app) == Place("alpha", "middle-part", "deep-dive")
 
 
-async def test_start_at_a_subsection(tmp_path: Path) -> None:
-    app = build_app(tmp_path, start=StartAt("alpha", "middle-part", "deep-dive", 0.0))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert shown(app) == ("alpha", "middle-part")
-        assert view(app).position() == ("deep-dive", 0.0)
-        assert cursor_place(app) == Place("alpha", "middle-part", "deep-dive")
-
-
 # -- quitting ------------------------------------------------------------------------------------------
 
 
@@ -349,7 +353,7 @@ async def test_links_jump_open_articles_and_never_leave_the_app(tmp_path: Path) 
         await click_text(pilot, "the web page")
         before = view(app).position()
         assert shown(app) == ("alpha", "start-here")
-        assert app.screen is app.reader()
+        assert top(app) is app.reader()
         assert any("https://example.com/page" in text for text in notices(app))
         assert view(app).position() == before
 
@@ -425,16 +429,17 @@ async def test_bookmarks_list_jump_remove_undo_and_note(tmp_path: Path) -> None:
         # enter jumps to the highlighted (newest) bookmark, at its place.
         await pilot.press("enter")
         await pilot.pause()
-        assert app.screen is app.reader()
+        assert top(app) is app.reader()
         assert shown(app) == ("alpha", "middle-part")
-        assert view(app).position() == (newer.anchor, pytest.approx(newer.fraction, abs=0.05))
+        anchor, fraction = view(app).position()
+        assert anchor == newer.anchor and fraction == pytest.approx(newer.fraction, abs=0.05)
 
         # d and delete remove; u puts back; the stars in the contents follow.
         await pilot.press("B")
         await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, BookmarksScreen)
-        options = screen.query_one(OptionList)
+        listing = app.screen
+        assert isinstance(listing, BookmarksScreen)
+        options = listing.query_one(OptionList)
         await pilot.press("down", "d")
         await pilot.pause()
         assert [b.id for b in store.list()] == [newer.id]
@@ -461,7 +466,7 @@ async def test_bookmarks_list_jump_remove_undo_and_note(tmp_path: Path) -> None:
         assert isinstance(app.screen, NoteScreen)
         await pilot.press(*"see page 2", "enter")
         await pilot.pause()
-        assert app.screen is screen
+        assert top(app) is listing
         edited = store.get(older.id)
         assert edited is not None and edited.note == "see page 2"
         assert "see page 2" in labels(options)[1]
@@ -469,13 +474,13 @@ async def test_bookmarks_list_jump_remove_undo_and_note(tmp_path: Path) -> None:
         await pilot.pause()
         await pilot.press("x", "escape")
         await pilot.pause()
-        assert app.screen is screen
+        assert top(app) is listing
         edited = store.get(older.id)
         assert edited is not None and edited.note == "see page 2"
 
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is app.reader()
+        assert top(app) is app.reader()
 
 
 async def test_stale_bookmarks_and_stars_in_the_contents(tmp_path: Path) -> None:
@@ -549,7 +554,11 @@ async def test_the_position_is_saved_while_reading_and_restored_after_a_restart(
     store = open_store(tmp_path / "data")
     saved = store.last_position()
     assert saved is not None
-    assert (saved.article_id, saved.section_id, saved.anchor) == ("alpha", "middle-part", "first-part")
+    assert (saved.article_id, saved.section_id, saved.anchor) == (
+        "alpha",
+        "middle-part",
+        "first-part",
+    )
     assert saved.fraction == pytest.approx(where[1])
 
     again = build_app(tmp_path, content, store=store, start=start_from_store(store, content))
@@ -595,6 +604,11 @@ async def test_a_bookmark_and_the_position_survive_a_resize(tmp_path: Path) -> N
         assert pane.position()[0] == "deep-dive"
         assert cursor_place(app) == Place("alpha", "middle-part", "deep-dive")
 
+        # b at the bookmark's place, even after reflow, removes it rather than adding a second one.
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.store.list() == []
+
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         assert pane.position()[0] == "deep-dive"
@@ -615,7 +629,7 @@ async def test_search_as_you_type_open_a_result_and_step_through_matches(tmp_pat
         assert isinstance(app.screen, SearchScreen)
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is reader
+        assert top(app) is reader
         assert shown(app) == ("alpha", "overview")
         assert reader.search_query == ""
 
@@ -638,7 +652,7 @@ async def test_search_as_you_type_open_a_result_and_step_through_matches(tmp_pat
         assert results.option_count == 0 and str(status.content) == ""
         await pilot.press("enter")
         await pilot.pause()
-        assert app.screen is screen
+        assert top(app) is screen
         await pilot.press("backspace", "backspace")
 
         # Results follow each keystroke.
@@ -662,13 +676,14 @@ async def test_search_as_you_type_open_a_result_and_step_through_matches(tmp_pat
         # enter opens the best result, scrolled to the match, which is marked.
         await pilot.press("enter")
         await pilot.pause()
-        assert app.screen is reader
+        assert top(app) is reader
         assert shown(app) == ("alpha", "middle-part")
         pane = view(app)
         assert pane.highlight is not None and pane.layout_ is not None
         line, start, end = pane.highlight
         assert pane.layout_.plain[line][start:end].lower() == "zanzibar"
         assert pane.scroll_y <= line < pane.scroll_y + pane.scrollable_content_region.height
+        assert cursor_place(app) == Place("alpha", "middle-part", "deep-dive")
         assert reader.search_query == "zanzib"
 
         # n and N step through the matches across the library.
@@ -721,6 +736,8 @@ async def test_search_the_bundled_article(tmp_path: Path, content_dir: Path) -> 
         line, start, end = pane.highlight
         assert pane.layout_.plain[line][start:end].lower().startswith("fear")
         assert pane.scroll_y <= line < pane.scroll_y + pane.scrollable_content_region.height
+        # The contents marks the subsection of the match, not of the line at the top of the pane.
+        assert cursor_place(app) == Place(*shown(app), pane.layout_.anchor_at(line))
 
 
 # -- themes --------------------------------------------------------------------------------------------
@@ -731,7 +748,16 @@ def close(a: Color, b: Color) -> bool:
     return max(abs(a.r - b.r), abs(a.g - b.g), abs(a.b - b.b)) <= 2
 
 
-async def test_t_cycles_the_themes_and_lays_the_text_out_in_each(tmp_path: Path) -> None:
+def title_colour(app: KReaderApp) -> Color:
+    """The colour the section's title is drawn in."""
+    layout = view(app).layout_
+    assert layout is not None
+    style = next(iter(layout.lines[0])).style
+    assert style is not None and style.color is not None and style.color.triplet is not None
+    return Color(*style.color.triplet)
+
+
+async def test_t_cycles_the_themes_and_lays_the_text_out_again(tmp_path: Path) -> None:
     app = build_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await ready_index(app)
@@ -749,8 +775,18 @@ async def test_t_cycles_the_themes_and_lays_the_text_out_in_each(tmp_path: Path)
             assert any(expected in text for text in notices(app))
             assert pane.layout_ is not before and pane.layout_ is not None
             assert pane.highlight is not None
+            assert shown(app) == ("alpha", "overview")
+
+
+async def test_the_text_takes_the_colours_of_the_theme_shown(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert close(title_colour(app), Color.parse(app.current_theme.primary or ""))
+        for expected in ("textual-light", "kreader-contrast", "textual-dark"):
+            await pilot.press("t")
+            await pilot.pause()
+            assert app.theme == expected
             # The section title is drawn in the primary colour of the theme now shown.
-            title = next(iter(pane.layout_.lines[0])).style
-            assert title is not None and title.color is not None and title.color.triplet
-            drawn = Color(*title.color.triplet)
-            assert close(drawn, Color.parse(app.current_theme.primary or "")), (expected, drawn)
+            primary = Color.parse(app.current_theme.primary or "")
+            assert close(title_colour(app), primary), (expected, title_colour(app), primary)

@@ -287,7 +287,23 @@ def test_title_hit_highlights_the_section_title(index: SearchIndex) -> None:
     hit = index.search("resume")[0]
     assert hit.where == "title"
     assert [hit.section_title[a:b] for a, b in hit.title_highlights] == ["Résumé"]
-    assert hit.occurrence == -1 and hit.term == "Résumé"
+    assert (hit.term, hit.occurrence, hit.fraction) == ("Résumé", 0, 0.0), "the title line"
+    assert "Résumé" not in hit.snippet, "the snippet is the text under the title"
+
+
+def test_the_title_line_counts_as_the_reader_shows_it(index: SearchIndex) -> None:
+    text = index.section_text("clinic", "dosing")
+    assert text.startswith("Dosing\n")
+    (hit,) = [h for h in index.search("dosing") if h.section_id == "dosing"]
+    assert (hit.where, hit.term, hit.occurrence) == ("title", "dosing", 1), "body match shown"
+    assert hit.snippet == "How dosing works, in short."
+    steps = [(h.where, h.term, h.occurrence) for h in index.occurrences("dosing")]
+    dosing = [h for h in index.occurrences("dosing") if h.section_id == "dosing"]
+    assert [(h.where, h.term, h.occurrence) for h in dosing] == [
+        ("title", "Dosing", 0),
+        ("body", "dosing", 1),
+    ]
+    assert ("heading", "Dosing", 0) in steps
 
 
 def test_anchor_is_the_subsection_above(index: SearchIndex) -> None:
@@ -387,7 +403,7 @@ def test_empty_library_parts(tmp_path: Path) -> None:
     index = make_index(tmp_path, {"a.md": "Just a line.\n", "b.md": "## Empty\n\n"})
     assert len(index) == 2
     assert sections(index.search("line")) == ["overview"]
-    assert index.section_text("b", "empty") == ""
+    assert index.section_text("b", "empty") == "Empty\n"
 
 
 # --- threads and imports -------------------------------------------------------------------------

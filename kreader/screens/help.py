@@ -5,7 +5,9 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import ClassVar
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import Markdown
+from rich.theme import Theme
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -17,6 +19,21 @@ def help_text(kiosk: bool = False) -> str:
     """The help page's Markdown (kept in ``help.md`` so it reads well on its own; the kiosk has its own)."""
     name = "help-kiosk.md" if kiosk else "help.md"
     return files("kreader").joinpath(name).read_text(encoding="utf-8")
+
+
+class ThemedMarkdown:
+    """Markdown drawn in the reader's colours rather than Rich's own (pink headings whatever the theme)."""
+
+    def __init__(self, markdown: Markdown, theme: Theme | None) -> None:
+        self.markdown = markdown
+        self.theme = theme
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.theme is None:
+            yield from console.render(self.markdown, options)
+            return
+        with console.use_theme(self.theme):
+            yield from console.render(self.markdown, options)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -36,7 +53,9 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="dialog-body"):
             yield Static("Help" if self.kiosk else "kreader help", id="dialog-title")
             with VerticalScroll(id="help-text"):
-                yield Static(Markdown(help_text(self.kiosk)))
+                palette = getattr(self.app, "palette", None)
+                theme = palette.rich_theme() if palette is not None else None
+                yield Static(ThemedMarkdown(Markdown(help_text(self.kiosk)), theme))
             yield Static("escape closes", classes="dialog-hint")
 
     def action_close(self) -> None:

@@ -74,7 +74,9 @@ class ReaderScreen(Screen[None]):
             yield ContentsTree(id="contents")
             yield SectionView(id="section")
         yield Static(id="too-small")
-        yield Footer()
+        # Compact and without the palette hint (ctrl+p still opens it), so every key, q included, fits in 80
+        # columns.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.set_up()

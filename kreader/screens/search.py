@@ -87,7 +87,12 @@ class SearchScreen(ModalScreen[None]):
             self.set_timer(0.2, lambda: self.run_search(self.query_one(Input).value))
             return
         self.hits = index.search(query, limit=RESULT_LIMIT)
-        results.add_options(Option(hit_label(hit), id=str(n)) for n, hit in enumerate(self.hits))
+        # A divider between results (None), so one result's snippet does not run into the next one's title.
+        options: list[Option | None] = []
+        for number, hit in enumerate(self.hits):
+            options.extend([None] if number else [])
+            options.append(Option(hit_label(hit), id=str(number)))
+        results.add_options(options)
         if self.hits:
             results.highlighted = 0
             count = len(self.hits)

@@ -108,10 +108,19 @@ class SectionView(ScrollView, can_focus=True):
         self._note_anchor()
 
     def go_to_line(self, line: int, *, center: bool = True) -> None:
-        """Scroll so ``line`` is visible (centred when asked: where search puts a match)."""
-        self._asked = None
+        """Scroll so ``line`` is visible (centred when asked: where search puts a match).
+
+        The line, not the top of the pane, is then the current place: the contents marks its subsection.
+        """
+        if self.layout_ is None:
+            return
         y = line - (self.scrollable_content_region.height // 3 if center else 0)
-        self.scroll_to(y=max(0, y), animate=False, force=True)
+        self._jumping = True
+        try:
+            self.scroll_to(y=max(0, y), animate=False, force=True)
+        finally:
+            self._jumping = False
+        self._asked = (*self.layout_.position_at(line), round(self.scroll_y))
         self._note_anchor()
 
     def position(self) -> tuple[str, float]:
