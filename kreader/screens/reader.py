@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import unquote
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, Static
 
 from kreader.content import Article, Section
 from kreader.layout import SectionLayout
+from kreader.search import Hit, SearchIndex
 from kreader.store import Bookmark
 from kreader.widgets.contents import ContentsTree, Place
 from kreader.widgets.section_view import SectionView
@@ -59,6 +60,9 @@ class ReaderScreen(Screen[None]):
         """The query whose matches ``n``/``N`` step through; empty when no search is active."""
         self._match_index = -1
         self._pending: tuple[str, str, str, float] | None = None
+        self._matches: list[Hit] | None = None
+        """Every match of ``search_query`` in reading order, once listed."""
+        self._chosen: tuple[str, str, int] = ("", "", -1)
 
     @property
     def kapp(self) -> KReaderApp:
@@ -338,11 +342,14 @@ class ReaderScreen(Screen[None]):
 
     def step_match(self, delta: int) -> None:
         """Go to the next or previous match of the active search, anywhere in the library."""
-        index = self.kapp.search_index
-        if index is None:
-            self.notify("The search index is still being built.", timeout=2)
-            return
-        matches = index.occurrences(self.search_query)
+        matches = self._matches
+        if matches is None:  # still being listed in the background: list them now
+            index = self.kapp.search_index
+            if index is None:
+                self.notify("The search index is still being built.", timeout=2)
+                return
+            matches = self._matches = index.occurrences(self.search_query)
+            self._match_index = self._position_in(matches)
         if not matches:
             self.notify(f"No matches for {self.search_query!r}.", timeout=2)
             return
@@ -352,19 +359,35 @@ class ReaderScreen(Screen[None]):
         self.notify(f"Match {self._match_index + 1} of {len(matches)}", timeout=1.5)
 
     def start_matches(self, query: str, article_id: str, section_id: str, occurrence: int) -> None:
-        """Make ``query`` the active search, positioned at the chosen result."""
+        """Make ``query`` the active search, positioned at the chosen result.
+
+        Every match in the library is listed in a thread: for a common word in a large library that takes a
+        good part of a second, which the reader should not wait for.
+        """
         self.search_query = query
-        index = self.kapp.search_index
+        self._chosen = (article_id, section_id, occurrence)
+        self._matches = None
         self._match_index = -1
+        index = self.kapp.search_index
         if index is not None:
-            for number, hit in enumerate(index.occurrences(query)):
-                if (hit.article_id, hit.section_id, hit.occurrence) == (
-                    article_id,
-                    section_id,
-                    occurrence,
-                ):
-                    self._match_index = number
-                    break
+            self._list_matches(index, query)
+
+    @work(thread=True, exclusive=True, group="matches")
+    def _list_matches(self, index: SearchIndex, query: str) -> None:
+        matches = index.occurrences(query)
+        self.app.call_from_thread(self._matches_listed, query, matches)
+
+    def _matches_listed(self, query: str, matches: list[Hit]) -> None:
+        if query == self.search_query and self._matches is None:
+            self._matches = matches
+            self._match_index = self._position_in(matches)
+
+    def _position_in(self, matches: list[Hit]) -> int:
+        """Where the chosen result stands among all matches (-1 if it is not among them)."""
+        for number, hit in enumerate(matches):
+            if (hit.article_id, hit.section_id, hit.occurrence) == self._chosen:
+                return number
+        return -1
 
     # -- size --------------------------------------------------------------------------------------------
 
