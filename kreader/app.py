@@ -22,11 +22,11 @@ from textual.worker import get_current_worker
 from kreader.content import Article, Library, Section
 from kreader.layout import Layouts, Palette
 from kreader.screens.reader import ReaderScreen
-from kreader.widgets.section_view import SectionView
 from kreader.search import SearchIndex
 from kreader.settings import Settings, SettingsError, save_preferences
 from kreader.store import Position, Store
 from kreader.themes import CONTRAST_THEME, DEFAULT_THEME, THEME_CYCLE, palette_for
+from kreader.widgets.section_view import SectionView
 
 WIDTH_STEP = 4
 MIN_READING_WIDTH, MAX_READING_WIDTH = 30, 200
@@ -80,7 +80,9 @@ class KReaderApp(App[None]):
         self.search_index: SearchIndex | None = None
         self.reading_width: int | None = settings.width
         self._palette: Palette | None = None
-        self._wanted_theme = theme or settings.theme or os.environ.get("TEXTUAL_THEME") or DEFAULT_THEME
+        self._wanted_theme = (
+            theme or settings.theme or os.environ.get("TEXTUAL_THEME") or DEFAULT_THEME
+        )
         self.register_theme(CONTRAST_THEME)
 
     # -- start-up ------------------------------------------------------------------------------------------
@@ -93,7 +95,9 @@ class KReaderApp(App[None]):
         if self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
         else:
-            self.notify(f"Unknown theme {self._wanted_theme!r}; using {DEFAULT_THEME}.", severity="warning")
+            self.notify(
+                f"Unknown theme {self._wanted_theme!r}; using {DEFAULT_THEME}.", severity="warning"
+            )
             self.theme = DEFAULT_THEME
 
     def start_up(self) -> None:

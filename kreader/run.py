@@ -91,7 +91,9 @@ def run_reader(args: argparse.Namespace) -> int:
 
         def build() -> KioskApp:
             nonlocal library
-            if library.articles:  # each fresh start reads the content again: it may have been mended
+            if (
+                library.articles
+            ):  # each fresh start reads the content again: it may have been mended
                 with contextlib.suppress(LibraryError):
                     library = load_library(library.root)
             kiosk_app = make_app(

@@ -25,7 +25,9 @@ class FrozenClock:
 
 def kiosk(content_dir: Path, clock: FrozenClock | None = None) -> KioskApp:
     settings = Settings(kiosk=True, admin_pin_hash=hash_pin("2468", salt=b"0123456789abcdef"))
-    app = make_app(load_library(content_dir), MemoryStore(), settings, kiosk=True, clock=clock or FrozenClock())
+    app = make_app(
+        load_library(content_dir), MemoryStore(), settings, kiosk=True, clock=clock or FrozenClock()
+    )
     assert isinstance(app, KioskApp)
     app.tick_seconds = 3600
     return app

@@ -15,7 +15,9 @@ from kreader.widgets.section_view import SectionView
 
 
 def reader(content_dir: Path, config: Path):  # type: ignore[no-untyped-def]
-    return make_app(load_library(content_dir), MemoryStore(), load_settings(config), config_path=config)
+    return make_app(
+        load_library(content_dir), MemoryStore(), load_settings(config), config_path=config
+    )
 
 
 async def test_theme_key_cycles_and_is_remembered(content_dir: Path, tmp_path: Path) -> None:
