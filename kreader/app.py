@@ -29,6 +29,8 @@ from kreader.themes import CONTRAST_THEME, DEFAULT_THEME, THEME_CYCLE, palette_f
 from kreader.widgets.section_view import SectionView
 
 WIDTH_STEP = 4
+INDEX_DELAY = 0.15
+"""Seconds after the first frame before the search index starts building."""
 MIN_READING_WIDTH, MAX_READING_WIDTH = 30, 200
 
 
@@ -110,7 +112,11 @@ class KReaderApp(App[None]):
         for notice in self.notices:
             self.notify(notice, severity="warning", timeout=8)
         self.show_store_messages()
-        self.build_search_index()
+        self.build_index_after_first_paint()
+
+    def build_index_after_first_paint(self) -> None:
+        """Start the index build once the first frame is on screen: its thread would slow the first paint."""
+        self.call_after_refresh(self.set_timer, INDEX_DELAY, self.build_search_index)
 
     @work(thread=True, exclusive=True, group="search-index")
     def build_search_index(self) -> None:

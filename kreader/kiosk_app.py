@@ -361,7 +361,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
             self.push_screen(UnavailableScreen(self.load_error, Contact(), ""))
         else:
             self.push_screen(KioskReaderScreen())
-            self.build_search_index()
+            self.build_index_after_first_paint()
         try:
             self._signature = library_signature(self.library.root)
         except LibraryError:
