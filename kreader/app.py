@@ -6,18 +6,18 @@ app over temporary folders.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
-from textual.worker import get_current_worker
 
 from kreader.content import Article, Library, Section
 from kreader.layout import Layouts, Palette
@@ -80,6 +80,7 @@ class KReaderApp(App[None]):
         self.clock = clock
         self.layouts = Layouts()
         self.search_index: SearchIndex | None = None
+        self._index_generation = 0
         self.reading_width: int | None = settings.width
         self._palette: Palette | None = None
         self._wanted_theme = (
@@ -118,12 +119,26 @@ class KReaderApp(App[None]):
         """Start the index build once the first frame is on screen: its thread would slow the first paint."""
         self.call_after_refresh(self.set_timer, INDEX_DELAY, self.build_search_index)
 
-    @work(thread=True, exclusive=True, group="search-index")
     def build_search_index(self) -> None:
-        """Build the search index off the UI thread, so the first paint never waits for it."""
-        index = SearchIndex.build(self.library)
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(setattr, self, "search_index", index)
+        """Build the search index in a daemon thread, so neither the first paint nor quitting waits for it.
+
+        A Textual worker thread would hold the process open at exit until the build ends (seconds for a
+        library of megabytes); a daemon thread is simply dropped.
+        """
+        library = self.library
+        self._index_generation += 1
+        generation = self._index_generation
+
+        def build() -> None:
+            index = SearchIndex.build(library)
+            with contextlib.suppress(RuntimeError):  # the app has already exited
+                self.call_from_thread(self._index_built, generation, index)
+
+        threading.Thread(target=build, name="kreader-search-index", daemon=True).start()
+
+    def _index_built(self, generation: int, index: SearchIndex) -> None:
+        if generation == self._index_generation:  # not overtaken by a newer library
+            self.search_index = index
 
     # -- theme and palette -----------------------------------------------------------------------------------
 

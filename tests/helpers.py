@@ -5,6 +5,7 @@ The pilot tests and the snapshot tests both use `build_app`; nothing here replac
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -183,3 +184,13 @@ async def click_contents(pilot: Pilot[None], place: Place) -> None:
     await pilot.pause()
     await pilot.click(ContentsTree, offset=(4, line - round(contents.scroll_y)))
     await pilot.pause()
+
+
+async def ready_index(app: KReaderApp) -> None:
+    """Wait for the search index the app builds in a worker shortly after the first frame."""
+    for _ in range(200):
+        await app.workers.wait_for_complete()
+        if app.search_index is not None:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the search index was never built")

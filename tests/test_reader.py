@@ -7,7 +7,6 @@ holds. Starting an app costs about a second, so each test walks through a whole 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from helpers import (
     click_text,
     cursor_place,
     notices,
+    ready_index,
     shown,
     tree,
     view,
@@ -62,16 +62,6 @@ async def open_section(pilot: Pilot[None], article_id: str, section_id: str) -> 
     assert isinstance(app, KReaderApp)
     app.reader().open_place(Place(article_id, section_id))
     await pilot.pause()
-
-
-async def ready_index(app: KReaderApp) -> None:
-    """Wait for the search index the app builds in a worker shortly after the first frame."""
-    for _ in range(200):
-        await app.workers.wait_for_complete()
-        if app.search_index is not None:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the search index was never built")
 
 
 async def wheel_down(pilot: Pilot[None], target: type[SectionView] | type[ContentsTree]) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CONTENT, build_app
+from helpers import CONTENT, build_app, ready_index
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -30,8 +30,10 @@ def reader(tmp_path: Path, **kwargs: Any) -> KReaderApp:
 
 
 async def ready(pilot: Pilot[None]) -> None:
-    """Wait for the search index, built in a worker at start-up."""
-    await pilot.app.workers.wait_for_complete()
+    """Wait for the search index, built in a thread shortly after the first frame."""
+    app = pilot.app
+    assert isinstance(app, KReaderApp)
+    await ready_index(app)
     await pilot.pause()
 
 
