@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 MIN_WIDTH, MIN_HEIGHT = 40, 12
 """Below this the layout cannot hold; the screen says so instead of drawing garbage."""
 
+PREFETCH_DELAY = 0.4
+"""Seconds after a section opens before its neighbours are laid out (idle time, so keys stay quick)."""
+
 SAVE_DELAY = 0.5
 """Seconds of stillness before the reading position is written (a killed terminal loses at most this)."""
 
@@ -56,6 +59,7 @@ class ReaderScreen(Screen[None]):
         self.article: Article | None = None
         self.section: Section | None = None
         self._save_timer: Timer | None = None
+        self._prefetch_timer: Timer | None = None
         self.search_query = ""
         """The query whose matches ``n``/``N`` step through; empty when no search is active."""
         self._match_index = -1
@@ -121,6 +125,23 @@ class ReaderScreen(Screen[None]):
         self.query_one(ContentsTree).follow(Place(article.id, section.id, view.position()[0]))
         if save:
             self.schedule_save()
+        if self._prefetch_timer is not None:
+            self._prefetch_timer.stop()
+        self._prefetch_timer = self.set_timer(PREFETCH_DELAY, self._prefetch_neighbours)
+
+    def _prefetch_neighbours(self) -> None:
+        """Lay out the next and previous sections while the reader reads, so ``n`` and ``p`` are instant."""
+        self._prefetch_timer = None
+        if self.article is None or self.section is None:
+            return
+        view = self.query_one(SectionView)
+        if view.layout_ is None:
+            return
+        sections = self.article.sections
+        index = self.article.index_of(self.section.id)
+        for neighbour in (index + 1, index - 1):
+            if 0 <= neighbour < len(sections):
+                self._provider(sections[neighbour])(view.layout_.width)
 
     def _provider(self, section: Section) -> Callable[[int], SectionLayout]:
         app = self.kapp
