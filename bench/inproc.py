@@ -9,7 +9,9 @@ frame included: composed by Textual and encoded to terminal bytes (headless Text
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -105,6 +107,15 @@ async def _settle(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+async def _frame(pilot: Pilot[Any]) -> None:
+    """Let the app handle what is pending, finish its animations and paint, without idle waits."""
+    app: Any = pilot.app
+    await pilot._wait_for_screen()
+    await app.animator.wait_until_complete()
+    await pilot._wait_for_screen()
+    app.screen._on_timer_update()
+
+
 async def _index_ready(app: Any, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while app.search_index is None:
@@ -165,12 +176,17 @@ async def section_switch(
                     for _ in range(runs):
                         if reader.section is not previous:
                             reader.open(article, previous)
-                        if not cached:
-                            app.layouts.clear()
-                        else:
+                        if cached:
                             app.layouts.get(target, view.text_width, app.palette)
                         await _settle(pilot)
                         gc.collect()
+                        if not cached:
+                            # Nothing laid out, and no idle-time layout of the neighbours (the reader
+                            # may do that) pending: a first visit, as a jump from the contents makes.
+                            app.layouts.clear()
+                            timer = getattr(reader, "_prefetch_timer", None)
+                            if timer is not None:
+                                timer.stop()
                         took = await probe.key("n", shows_target)
                         into.setdefault(labels(size), []).append(took)
                         cpu.setdefault(labels(size), []).append(probe.cpu[-1])
@@ -321,8 +337,8 @@ def _rss() -> int:
 
 @dataclass
 class KioskResult:
-    checkpoints: list[tuple[int, int, int]]
-    """(rotations done, RSS bytes after gc, live objects after gc)."""
+    checkpoints: list[tuple[int, int, int, int]]
+    """(rotations done, RSS bytes after gc, live objects after gc, layouts cached)."""
     seconds: float
     sections_seen: int
 
@@ -336,7 +352,7 @@ async def kiosk_memory(folder: Path, low: int, high: int) -> KioskResult:
         return now[0]
 
     app: Any = make_app(library, MemoryStore(), Settings(), kiosk=True, clock=clock)
-    checkpoints: list[tuple[int, int, int]] = []
+    checkpoints: list[tuple[int, int, int, int]] = []
     seen: set[str] = set()
     async with app.run_test(size=SIZE) as pilot:
         app.animation_level = "none"  # a 1.2 s scroll per page would need real time to pass
@@ -350,13 +366,35 @@ async def kiosk_memory(folder: Path, low: int, high: int) -> KioskResult:
         for rotation in range(1, high + 1):
             now[0] += app.policy.rotate_seconds
             app.tick()
-            await pilot.wait_for_scheduled_animations()
+            await _frame(pilot)
             reader = app.reader()
             if reader.section is not None:
                 seen.add(reader.section.id)
             if rotation in (low, high):
                 await _settle(pilot)
                 gc.collect()
-                checkpoints.append((rotation, _rss(), len(gc.get_objects())))
+                checkpoints.append(
+                    (rotation, _rss(), len(gc.get_objects()), len(app.layouts._cache))
+                )
         seconds = time.perf_counter() - started
     return KioskResult(checkpoints, seconds, len(seen))
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m bench.inproc kiosk FOLDER LOW HIGH``: `kiosk_memory` in a process of its own, as JSON.
+
+    Memory is only meaningful in a fresh process: in one that built a 5 MB search index just before, freed
+    memory is reused and the RSS would not grow whatever the kiosk kept.
+    """
+    import json
+
+    if len(argv) != 4 or argv[0] != "kiosk":
+        print("usage: python -m bench.inproc kiosk FOLDER LOW HIGH", file=sys.stderr)
+        return 2
+    result = asyncio.run(kiosk_memory(Path(argv[1]), int(argv[2]), int(argv[3])))
+    print(json.dumps(dataclasses.asdict(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

@@ -23,6 +23,8 @@ marks: dict[str, float] = {}
 """Name -> ``time.monotonic()`` when it happened."""
 cpu: dict[str, float] = {}
 """Name -> CPU seconds the process had used by then (all threads, interpreter start-up included)."""
+rss: dict[str, int | None] = {}
+"""Name -> peak resident memory by then, in bytes."""
 exit_on_paint = True
 frame_bytes = 0
 
@@ -53,10 +55,34 @@ def mark(name: str) -> None:
     if name not in marks:
         marks[name] = time.monotonic()
         cpu[name] = time.process_time()
+        rss[name] = peak_rss()
+
+
+def peak_rss() -> int | None:
+    """This process's peak resident memory so far (``VmHWM``), in bytes.
+
+    The parent's view of a child's ``ru_maxrss`` is no good here: it also counts the parent's memory that
+    the child shared between fork and exec (the bench's own).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def report(**extra: Any) -> None:
     path = os.environ.get("BENCH_REPORT")
     if path:
+        data = {
+            "marks": marks,
+            "cpu": cpu,
+            "rss": rss,
+            "frame_bytes": frame_bytes,
+            "peak_rss": peak_rss(),
+        }
         with open(path, "w", encoding="utf-8") as handle:
-            json.dump({"marks": marks, "cpu": cpu, "frame_bytes": frame_bytes, **extra}, handle)
+            json.dump({**data, **extra}, handle)

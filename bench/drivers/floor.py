@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import _hook
+import _hook  # type: ignore[import-not-found]  # beside this script, not a package
 from textual.app import App
 
 

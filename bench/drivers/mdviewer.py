@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import _hook
+import _hook  # type: ignore[import-not-found]  # beside this script, not a package
 from textual.app import App, ComposeResult
 from textual.widgets import Markdown, MarkdownViewer
 
