@@ -62,8 +62,13 @@ def common_options(default: object = None) -> argparse.ArgumentParser:
     return parent
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser: reader options, plus one subparser per subcommand."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The top-level parser: reader options, plus one subparser per subcommand.
+
+    Only the subcommand named in ``argv`` (all of them when ``argv`` is None) has its module imported and its
+    options added: opening the reader should not pay for importing every subcommand.
+    """
+    wanted = set(SUBCOMMANDS) if argv is None else {arg for arg in argv if arg in SUBCOMMANDS}
     parent = common_options()
     parser = argparse.ArgumentParser(
         prog="kreader",
@@ -88,15 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub_parent = common_options(argparse.SUPPRESS)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text, parents=[sub_parent])
-        module = importlib.import_module(module_name)
-        module.add_arguments(sub)
+        if name in wanted:
+            importlib.import_module(module_name).add_arguments(sub)
         sub.set_defaults(module=module_name)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kreader`` script; returns the exit status."""
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         if args.command:

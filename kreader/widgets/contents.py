@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -22,6 +23,8 @@ class Place:
 
 
 BOOKMARK_MARK = "★ "
+LINE_CACHE_SIZE = 128
+"""Rendered tree lines kept: a few screens' worth, so memory stays flat over days of attract loop."""
 
 
 class ContentsTree(Tree[Place]):
@@ -40,6 +43,8 @@ class ContentsTree(Tree[Place]):
         self.guide_depth = 2
         self._entries: dict[Place, TreeNode[Place]] = {}
         self._marked: set[tuple[str, str]] = set()
+        # A kiosk moves the cursor thousands of times a day; Textual's 1,024-line cache would grow with it.
+        self._line_cache = LRUCache(LINE_CACHE_SIZE)
 
     def fill(self, library: Library, open_article: str) -> None:
         """Build the tree; only the open article's sections are expanded."""
