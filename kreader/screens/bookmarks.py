@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from kreader.screens import kreader_app
 from kreader.store import Bookmark
 
 if TYPE_CHECKING:
@@ -72,10 +73,7 @@ class BookmarksScreen(ModalScreen[None]):
 
     @property
     def kapp(self) -> KReaderApp:
-        from kreader.app import KReaderApp
-
-        assert isinstance(self.app, KReaderApp)
-        return self.app
+        return kreader_app(self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):

@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, Static
 
 from kreader.content import Article, Section
 from kreader.layout import SectionLayout
+from kreader.screens import kreader_app
 from kreader.search import Hit, SearchIndex
 from kreader.store import Bookmark
 from kreader.widgets.contents import ContentsTree, Place
@@ -71,10 +72,7 @@ class ReaderScreen(Screen[None]):
     @property
     def kapp(self) -> KReaderApp:
         """The app, typed."""
-        from kreader.app import KReaderApp
-
-        assert isinstance(self.app, KReaderApp)
-        return self.app
+        return kreader_app(self.app)
 
     def compose(self) -> ComposeResult:
         yield Header(icon="≡")

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from kreader.screens import kreader_app
 from kreader.search import Hit
 
 if TYPE_CHECKING:
@@ -50,10 +51,7 @@ class SearchScreen(ModalScreen[None]):
 
     @property
     def kapp(self) -> KReaderApp:
-        from kreader.app import KReaderApp
-
-        assert isinstance(self.app, KReaderApp)
-        return self.app
+        return kreader_app(self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
