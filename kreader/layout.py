@@ -13,6 +13,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import ClassVar, overload
 
 from rich.console import Console
@@ -133,8 +134,12 @@ class SectionLayout:
     plain: list[str]
     """Each line's text, for finding search matches."""
 
+    @cached_property
     def chunks(self) -> list[tuple[str, int, int]]:
-        """(anchor, first line, end line) of the section top and of each subsection, in order."""
+        """(anchor, first line, end line) of the section top and of each subsection, in order.
+
+        Computed once per layout: every scroll asks for it (the contents follows, the position is saved).
+        """
         starts = sorted(self.anchors.items(), key=lambda item: item[1])
         out: list[tuple[str, int, int]] = []
         for index, (anchor, start) in enumerate(starts):
@@ -145,21 +150,21 @@ class SectionLayout:
     def anchor_at(self, y: int) -> str:
         """The subsection that line ``y`` belongs to (``""`` before the first one)."""
         current = ""
-        for anchor, start, _ in self.chunks():
+        for anchor, start, _ in self.chunks:
             if start <= y:
                 current = anchor
         return current
 
     def position_at(self, y: float) -> tuple[str, float]:
         """A width-independent position for line ``y``: (anchor, fraction of that chunk)."""
-        for anchor, start, end in reversed(self.chunks()):
+        for anchor, start, end in reversed(self.chunks):
             if start <= y:
                 return anchor, min(1.0, max(0.0, (y - start) / (end - start)))
         return "", 0.0
 
     def line_for(self, anchor: str, fraction: float) -> int:
         """The line for a position made by `position_at`, at this width (unknown anchors: the top)."""
-        for name, start, end in self.chunks():
+        for name, start, end in self.chunks:
             if name == anchor:
                 return start + round(min(1.0, max(0.0, fraction)) * (end - start))
         return 0
