@@ -6,9 +6,15 @@ textual-serve's `Server` starts one app process per browser websocket and has no
   arriving together cannot both take the last one). Beyond ``max_sessions`` the index page is a short "all
   screens are in use" page (HTTP 503) that retries by itself, and a websocket that arrives anyway is told the
   same in the terminal and closed: a browser never waits on a process that will not come;
-- serves the page with URLs built from the address the browser used (``public_url`` when set), so binding
-  ``0.0.0.0`` works from other machines; the Roboto Mono font comes from textual-serve's own static folder
-  rather than Google Fonts (a waiting-room screen may be offline, and need not tell anyone it is there);
+- frees a session's slot as soon as its app process ends, for whatever reason (it quit, crashed or was
+  killed): the browser's connection is closed, so a kiosk page reconnects instead of freezing;
+- never puts the request's ``Host`` header into the page: asset addresses are paths (``/static/...``), and the
+  page's own script builds the websocket address from the address bar (``public_url``, when set, is used
+  as given). Binding ``0.0.0.0`` still works from other machines, and a forged ``Host`` changes nothing. The
+  Roboto Mono font comes from textual-serve's own static folder rather than Google Fonts (a waiting-room
+  screen may be offline, and need not tell anyone it is there); ``/static/`` does not list its folder;
+- clamps every terminal size a browser asks for to `MAX_COLUMNS` x `MAX_ROWS` (one resize message to
+  20000 x 5000 took an app to 1 GB and the server sent 504 MB in 20 s), and ignores malformed messages;
 - in kiosk mode drops the app's ``open_url`` and file deliveries, and the page neuters ``window.open`` (the
   terminal's link add-ons would otherwise open any URL shown on screen in a new window), blocks the context
   menu, and reconnects by itself when the session ends or the server restarts;
@@ -35,7 +41,8 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp_jinja2
-from aiohttp import WSCloseCode, web
+import jinja2
+from aiohttp import WSCloseCode, WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 from textual_serve.server import Server, to_int
@@ -52,6 +59,30 @@ SHUTDOWN_TIMEOUT = 8.0
 """aiohttp's wait for open requests at shutdown (its default is a minute)."""
 RETRY_SECONDS = 10
 """How often a waiting browser (busy page, ended kiosk session) checks whether it can connect."""
+MAX_COLUMNS = 500
+"""Widest terminal a browser may ask for: a 4K screen at the page's smallest font size (8 px) is ~480."""
+MAX_ROWS = 200
+"""Tallest terminal a browser may ask for: a portrait 4K screen at 8 px is ~190 rows."""
+WEBSOCKET_PATH_MARK = "data-kreader-relative"
+"""Marks a page whose websocket address is a path, for the page's script to complete from the address bar."""
+
+
+def clamp_size(width: object, height: object) -> tuple[int, int]:
+    """A terminal size from a browser, as whole numbers from 1x1 to `MAX_COLUMNS` x `MAX_ROWS`.
+
+    Anything that is not a number (or is not finite) counts as the smallest size rather than an error.
+    """
+
+    def whole(value: object, top: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            return 1
+        try:
+            number = int(float(value))
+        except (ValueError, OverflowError):
+            return 1
+        return max(1, min(top, number))
+
+    return whole(width, MAX_COLUMNS), whole(height, MAX_ROWS)
 
 
 def busy_message(max_sessions: int) -> str:
@@ -100,14 +131,29 @@ def _retry_script() -> str:
     )
 
 
+# textual.js reads the terminal's websocket address when the window has loaded; DOMContentLoaded comes first.
+_WEBSOCKET_FROM_ADDRESS_BAR = (
+    "<script>\n"
+    "// kreader: the websocket is on the server this page came from, as the address bar names it (the\n"
+    "// server never echoes the request's Host header back into the page).\n"
+    'document.addEventListener("DOMContentLoaded", function () {\n'
+    f'  document.querySelectorAll(".textual-terminal[{WEBSOCKET_PATH_MARK}]").forEach(function (element) {{\n'
+    '    const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";\n'
+    "    element.dataset.sessionWebsocketUrl = scheme + window.location.host + element.dataset.sessionWebsocketUrl;\n"
+    "  });\n"
+    "});\n"
+    "</script>"
+)
+
+
 def _head_extras(static_url: str, kiosk: bool) -> str:
-    """What goes into the page's head: the bundled font, and in kiosk mode the kiosk rules."""
-    # Percent-encode all but URL structure: the address comes from the request's Host header and lands in CSS.
+    """What goes into the page's head: the bundled font, the websocket address, and in kiosk mode its rules."""
     font = quote(static_url + "fonts/RobotoMono-VariableFont_wght.ttf", safe=":/@[]%")
     parts = [
         f'<link rel="preload" href="{font}" as="font" type="font/ttf" crossorigin>',
         f'<style>@font-face {{ font-family: "Roboto Mono"; src: url("{font}"); }}</style>',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        _WEBSOCKET_FROM_ADDRESS_BAR,
     ]
     if kiosk:
         parts.append(_retry_script())
@@ -133,8 +179,15 @@ def _head_extras(static_url: str, kiosk: bool) -> str:
 
 
 def patch_page(page: str, static_url: str, kiosk: bool) -> str:
-    """textual-serve's page without the Google Fonts stylesheet, plus our head extras."""
+    """textual-serve's page without the Google Fonts stylesheet, plus our head extras.
+
+    A websocket address that is only a path (no ``public_url``) gets `WEBSOCKET_PATH_MARK`, for the script
+    in the head to complete.
+    """
     page = re.sub(r"<link\b[^>]*fonts\.googleapis\.com[^>]*>\s*", "", page)
+    page = page.replace(
+        'data-session-websocket-url="/', f'{WEBSOCKET_PATH_MARK} data-session-websocket-url="/', 1
+    )
     extras = _head_extras(static_url, kiosk)
     if "<head>" in page:
         return page.replace("<head>", f'<head>\n    <meta charset="utf-8">\n    {extras}', 1)
@@ -162,6 +215,8 @@ class SessionService(AppService):
             download_manager=download_manager,
         )
         self.kiosk = kiosk
+        self.stopping = False
+        """Set once the server has asked this session to end (as opposed to its app ending by itself)."""
 
     @property
     def pid(self) -> int | None:
@@ -185,11 +240,24 @@ class SessionService(AppService):
                 return
         await super().on_meta(data)
 
+    async def run(self) -> None:
+        """Relay the app's output until it ends; if it ended by itself, close the browser's connection.
+
+        textual-serve leaves the websocket open when the app dies, so the session (and its slot) would last
+        until the browser left: a TV would show a frozen screen forever.
+        """
+        await super().run()
+        if not self.stopping:
+            log.info("session %s: the app ended by itself; closing its connection", self.pid)
+            with contextlib.suppress(Exception):  # a browser that has already gone
+                await self.remote_close()
+
     async def stop(self) -> None:
         """Ask the app to quit; if it has not within `QUIT_GRACE`, terminate it, then kill it.
 
         Safe to call more than once (the server's shutdown and the session's own ending both call it).
         """
+        self.stopping = True
         if self._task is not None and self._task.cancelled():
             self._task = None  # an earlier stop gave up on it; awaiting it again would raise
         try:
@@ -253,14 +321,21 @@ class KReaderServer(Server):
         """Is every slot taken (or the server on its way down)?"""
         return self.stopping or self.live_sessions >= self.max_sessions
 
-    def base_url(self, request: web.Request) -> str:
-        """Where the browser reached us: ``public_url`` if set, else the scheme and host it asked for."""
-        if self.fixed_public_url:
-            return self.fixed_public_url
-        scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-        if scheme not in {"http", "https"}:
-            scheme = request.scheme
-        return f"{scheme}://{request.host}"
+    async def _make_app(self) -> web.Application:
+        """textual-serve's routes, but ``/static/`` serves its files without listing the folder."""
+        app = web.Application()
+        aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(self.templates_path))
+        app.add_routes(
+            [
+                web.get("/", self.handle_index, name="index"),
+                web.get("/ws", self.handle_websocket, name="websocket"),
+                web.get("/download/{key}", self.handle_download, name="download"),
+                web.static("/static", self.statics_path, show_index=False, name="static"),
+            ]
+        )
+        app.on_startup.append(self.on_startup)
+        app.on_shutdown.append(self.on_shutdown)
+        return app
 
     async def handle_index(self, request: web.Request) -> web.StreamResponse:  # type: ignore[override]
         """The page that runs the terminal, or the busy page when every screen is in use."""
@@ -271,15 +346,17 @@ class KReaderServer(Server):
                 content_type="text/html",
                 headers={"Retry-After": str(RETRY_SECONDS), "Cache-Control": "no-store"},
             )
-        base = self.base_url(request)
+        # Nothing from the request's headers goes into the page: paths only, unless public_url is set.
+        base = self.fixed_public_url or ""
         static_url = (
             base + str(request.app.router["static"].url_for(filename="/")).rstrip("/") + "/"
         )
-        ws_path = str(request.app.router["websocket"].url_for())
-        ws_scheme = "wss" if base.startswith("https:") else "ws"
+        ws_url = base + str(request.app.router["websocket"].url_for())
+        if base:
+            ws_url = ("wss:" if base.startswith("https:") else "ws:") + ws_url.split(":", 1)[1]
         context: dict[str, Any] = {
             "font_size": max(8, min(64, to_int(request.query.get("fontsize", "16"), 16))),
-            "app_websocket_url": f"{ws_scheme}:{base.split(':', 1)[1]}{ws_path}",
+            "app_websocket_url": ws_url,
             "config": {"static": {"url": static_url}},
             "application": {"name": self.title},
         }
@@ -301,8 +378,9 @@ class KReaderServer(Server):
             log.info("refused a session: %d of %d in use", self.live_sessions, self.max_sessions)
             return websocket
         self.live_sessions += 1  # reserve the slot before anything can yield
-        width = to_int(request.query.get("width", "80"), 80)
-        height = to_int(request.query.get("height", "24"), 24)
+        width, height = clamp_size(
+            request.query.get("width", "80"), request.query.get("height", "24")
+        )
         service: SessionService | None = None
         try:
             await websocket.prepare(request)
@@ -340,6 +418,36 @@ class KReaderServer(Server):
                 self.websockets.discard(websocket)
                 self.live_sessions -= 1
         return websocket
+
+    async def _process_messages(
+        self, websocket: web.WebSocketResponse, app_service: AppService
+    ) -> None:
+        """Relay the browser's messages to the app: sizes clamped, anything malformed ignored.
+
+        textual-serve's own loop passed any size on and ended the session on a message it could not parse.
+        """
+        async for message in websocket:
+            if message.type != WSMsgType.TEXT:
+                continue
+            try:
+                envelope = json.loads(message.data)
+            except (ValueError, RecursionError):
+                continue
+            if not isinstance(envelope, list) or not envelope or not isinstance(envelope[0], str):
+                continue
+            kind, data = envelope[0], envelope[1] if len(envelope) > 1 else None
+            if kind == "stdin" and isinstance(data, str):
+                await app_service.send_bytes(data.encode("utf-8", "replace"))
+            elif kind == "resize" and isinstance(data, dict):
+                await app_service.set_terminal_size(
+                    *clamp_size(data.get("width"), data.get("height"))
+                )
+            elif kind == "ping":
+                await websocket.send_json(["pong", data])
+            elif kind == "blur":
+                await app_service.blur()
+            elif kind == "focus":
+                await app_service.focus()
 
     # -- start and stop ------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -397,6 +398,157 @@ def test_ctrl_c_stops_kiosk_sessions_too(tmp_path: Path) -> None:
     with serving(tmp_path, content, "--kiosk") as server:
         asyncio.run(scenario(server))
         server.assert_nothing_left()
+
+
+# -- what a hostile or unlucky browser can do (issue 11, item 6) ---------------------------------------------
+
+
+async def _drain_until_closed(websocket: Any, timeout: float) -> bool:
+    """Read until the server closes the connection; True if it did within ``timeout`` seconds."""
+    import aiohttp
+
+    ended = {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING}
+    deadline = time.monotonic() + timeout
+    with suppress(TimeoutError):
+        while (left := deadline - time.monotonic()) > 0:
+            if (await asyncio.wait_for(websocket.receive(), left)).type in ended:
+                return True
+    return False
+
+
+def test_a_dead_app_frees_its_slot_and_the_screen_reconnects(tmp_path: Path) -> None:
+    """The only session's app is killed: the browser is disconnected, the page answers 200, a new session works."""
+    content = library_copy(tmp_path)
+
+    async def scenario(server: Serving) -> None:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as client:
+            first = await _open_session(server.url, client)
+            [(pid, _)] = server.app_processes()
+            async with client.get(server.url) as page:
+                assert page.status == 503  # the one screen is in use
+            os.kill(pid, signal.SIGKILL)
+            assert await _drain_until_closed(first, 10), (
+                "the browser of a dead session stays connected"
+            )
+            for _ in range(50):
+                async with client.get(server.url) as page:
+                    if page.status == 200:
+                        break
+                await asyncio.sleep(0.1)
+            assert page.status == 200, "the dead session still holds the only slot"
+            second = await _open_session(server.url, client)  # draws again: a working session
+            [(new_pid, _)] = server.app_processes()
+            assert new_pid != pid
+            await second.close()
+
+    with serving(tmp_path, content, "--kiosk", "--max-sessions", "1") as server:
+        asyncio.run(scenario(server))
+        assert server.terminate() == 0
+        server.assert_nothing_left()
+
+
+def test_clamp_size_keeps_terminal_sizes_sane() -> None:
+    from kreader.server import MAX_COLUMNS, MAX_ROWS, clamp_size
+
+    assert clamp_size(100, 30) == (100, 30)
+    assert clamp_size(20000, 5000) == (MAX_COLUMNS, MAX_ROWS) == (500, 200)
+    assert clamp_size("120", "40") == (120, 40)
+    assert clamp_size(-5, 0) == (1, 1)
+    assert clamp_size(float("inf"), float("nan")) == (1, 1)
+    assert clamp_size(None, [1]) == (1, 1)
+    assert clamp_size(True, "x") == (1, 1)
+
+
+CURSOR_MOVE = re.compile(rb"\x1b\[(\d+);(\d+)H")
+
+
+def test_a_huge_resize_is_clamped_before_it_reaches_the_app(tmp_path: Path) -> None:
+    """``["resize", {"width": 20000, "height": 5000}]`` took an app to 1 GB and sent 504 MB in 20 s."""
+    content = library_copy(tmp_path)
+
+    async def scenario(server: Serving) -> tuple[int, int, int, int]:
+        async with aiohttp_session() as client:
+            # The size in the address is clamped too; then a resize message asks for a wall of a screen.
+            websocket = await client.ws_connect(
+                server.url.replace("http:", "ws:") + "ws?width=100000&height=100000"
+            )
+            await websocket.send_str('["resize",{"width":20000,"height":5000}]')
+            await websocket.send_str(
+                '["resize",{"width":"lots","height":null}]'
+            )  # ignored, not fatal
+            await websocket.send_str('["resize",{"width":20000,"height":5000}]')
+            await websocket.send_str("not json at all")
+            received = bytearray()
+            deadline = time.monotonic() + 8
+            with suppress(TimeoutError):
+                while (left := deadline - time.monotonic()) > 0:
+                    message = await asyncio.wait_for(websocket.receive(), left)
+                    if isinstance(message.data, bytes):
+                        received += message.data
+            rows = [int(row) for row, _ in CURSOR_MOVE.findall(received)]
+            columns = [int(column) for _, column in CURSOR_MOVE.findall(received)]
+            assert rows and columns, "the app drew nothing"
+            [(pid, _)] = server.app_processes()
+            rss = _rss_kib(pid)
+            await websocket.close()
+            return max(rows), max(columns), len(received), rss
+
+    with serving(tmp_path, content) as server:
+        top_row, right_column, sent, rss_kib = asyncio.run(scenario(server))
+    assert 100 < top_row <= 200, top_row  # the resize took effect, clamped to 200 rows
+    assert right_column <= 500, right_column
+    assert sent < 32 * 1024 * 1024, f"{sent} bytes sent in 8 s"
+    assert rss_kib < 400 * 1024, f"the app holds {rss_kib} KiB"
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def aiohttp_session() -> Any:
+    import aiohttp
+
+    return aiohttp.ClientSession()
+
+
+def test_static_folder_is_not_listed(tmp_path: Path) -> None:
+    with serving(tmp_path, CONTENT) as server:
+        for folder in ("static/", "static/js/", "static/fonts"):
+            assert http_status(server.url + folder) in {403, 404}, folder
+        with urllib.request.urlopen(server.url + "static/js/textual.js", timeout=5) as answer:
+            assert answer.status == 200 and len(answer.read()) > 10_000  # files are still served
+
+
+def _page(url: str, **headers: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return int(answer.status), answer.read().decode("utf-8")
+
+
+def test_host_header_is_not_reflected_into_the_page(tmp_path: Path) -> None:
+    """A forged ``Host`` (cache poisoning, DNS rebinding) must not choose where the page loads code from."""
+    with serving(tmp_path, CONTENT) as server:
+        status, page = _page(server.url, Host="evil.example", **{"X-Forwarded-Proto": "javascript"})
+        assert status == 200
+        assert "evil.example" not in page and "javascript:" not in page
+        assert 'src="/static/js/textual.js"' in page
+        assert (
+            'data-session-websocket-url="/ws"' in page
+        )  # completed in the browser from its address bar
+        assert "window.location.host" in page
+        for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', page):
+            assert http_status(server.url + asset.lstrip("/")) == 200, asset
+
+    with serving(tmp_path, CONTENT, "--public-url", "https://screens.example.org/") as server:
+        status, page = _page(server.url, Host="evil.example")
+        assert status == 200 and "evil.example" not in page
+        assert 'src="https://screens.example.org/static/js/textual.js"' in page
+        assert 'data-session-websocket-url="wss://screens.example.org/ws"' in page
 
 
 # -- a real browser --------------------------------------------------------------------------------------------
