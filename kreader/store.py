@@ -23,11 +23,13 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as dt
+import errno
 import json
 import math
 import os
 import re
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -48,23 +50,35 @@ MAX_TEXT = 10_000
 MAX_CREATED = 32_503_680_000.0
 """Latest creation time accepted on import (year 3000): later ones cannot be shown as dates."""
 
-MAX_IMPORT_ENTRIES = 100_000
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
+# There is no limit on an import's size or count: the store has none, so a limit would refuse an export
+# kreader wrote itself (100,004 bookmarks make a 22.7 MB export). Each field is still checked.
 
 BUSY_TIMEOUT_MS = 5000
 """How long a write waits for another kreader process to finish its own."""
 
 FALLBACK_NOTE = "bookmarks and reading positions will last only until you quit"
 
+DAMAGED_NOTE = "Damaged bookmarks file set aside; started a new one."
+"""What the reader says when it moved a damaged database aside: one line of a 60-column notification.
+Where it went follows a fixed pattern (`move_aside`), so the message need not spell it out."""
+
+LOW_SPACE_BYTES = 1024 * 1024
+"""Free space under which an SQLite I/O error is taken to mean the disk is full (SQLite often reports a
+full disk as "disk I/O error": it cannot grow its shared-memory file)."""
+
 _T = TypeVar("_T")
 
 # Escape and other control characters (but tab and newline) in titles and notes could drive the
 # terminal when shown, so they are dropped on the way in. Dropping ESC defuses any sequence.
 _CONTROLS_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A lone surrogate (JSON's "\ud800", or a file name's undecodable byte) is not text SQLite can store.
+_SURROGATES_RE = re.compile("[\ud800-\udfff]")
 
 # SQLite primary result codes meaning the file itself is damaged (not unwritable, not busy).
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
+_SQLITE_IOERR = 10
+_SQLITE_FULL = 13
 
 
 class StoreError(Exception):
@@ -232,10 +246,15 @@ def clamp_fraction(fraction: float) -> float:
     return min(1.0, max(0.0, float(fraction)))
 
 
+def valid_text(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so that it can be stored and written as UTF-8."""
+    return _SURROGATES_RE.sub("\ufffd", text)
+
+
 def clean_text(text: str) -> str:
-    """``text`` without terminal control characters (tab and newline are kept), cut to
-    `MAX_TEXT` characters."""
-    text = _CONTROLS_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """``text`` without terminal control characters (tab and newline are kept) or lone surrogates,
+    cut to `MAX_TEXT` characters."""
+    text = _CONTROLS_RE.sub("", valid_text(text.replace("\r\n", "\n").replace("\r", "\n")))
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
@@ -253,9 +272,9 @@ def _new_bookmark(
     """A `Bookmark` whose inputs both stores clean in the same way."""
     return Bookmark(
         id=bookmark_id,
-        article_id=article_id,
-        section_id=section_id,
-        anchor=anchor,
+        article_id=valid_text(article_id),
+        section_id=valid_text(section_id),
+        anchor=valid_text(anchor),
         fraction=clamp_fraction(fraction),
         article_title=clean_text(article_title),
         section_title=clean_text(section_title),
@@ -272,7 +291,12 @@ def _copy_bookmark(bookmark: Bookmark) -> Bookmark:
 
 def _clean_position(position: Position) -> Position:
     return replace(
-        position, fraction=clamp_fraction(position.fraction), updated=float(position.updated)
+        position,
+        article_id=valid_text(position.article_id),
+        section_id=valid_text(position.section_id),
+        anchor=valid_text(position.anchor),
+        fraction=clamp_fraction(position.fraction),
+        updated=float(position.updated),
     )
 
 
@@ -303,14 +327,10 @@ def _json_type(value: Any) -> str:
 def parse_export(text: str) -> builtins.list[Bookmark]:
     """The bookmarks of an export (with id 0), or `StoreError` saying what is wrong with it.
 
-    Nothing is trusted, since the file may come from anywhere: size, structure, types, fields and
-    ranges are all checked before a single bookmark is written.
+    Nothing is trusted, since the file may come from anywhere: structure, types, fields and ranges
+    are all checked before a single bookmark is written. Lone surrogates (``"\\ud800"``) in text become
+    U+FFFD. Any export kreader writes is accepted, however many bookmarks it holds.
     """
-    too_large = f"file is too large (the limit is {MAX_IMPORT_BYTES // (1024 * 1024)} MB)"
-    if len(text) > MAX_IMPORT_BYTES:
-        raise StoreError(too_large)
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_IMPORT_BYTES:
-        raise StoreError(too_large)
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
@@ -334,9 +354,6 @@ def parse_export(text: str) -> builtins.list[Bookmark]:
     entries = data.get("bookmarks")
     if not isinstance(entries, builtins.list):
         raise StoreError(f"'bookmarks' must be a list, not {_json_type(entries)}")
-    if len(entries) > MAX_IMPORT_ENTRIES:
-        limit = MAX_IMPORT_ENTRIES
-        raise StoreError(f"too many bookmarks ({len(entries)}; the limit is {limit})")
     bookmarks = []
     for index, entry in enumerate(entries):
         where = f"bookmarks[{index}]"
@@ -455,8 +472,14 @@ class MemoryStore:
         self, article_id: str, section_id: str, anchor: str, fraction: float
     ) -> Bookmark | None:
         """The bookmark at this place, if any."""
+        key = (
+            valid_text(article_id),
+            valid_text(section_id),
+            valid_text(anchor),
+            place_key(fraction),
+        )
         with self._lock:
-            found = self._places.get((article_id, section_id, anchor, place_key(fraction)))
+            found = self._places.get(key)
             return None if found is None else self._bookmarks[found]
 
     def get(self, bookmark_id: int) -> Bookmark | None:
@@ -506,13 +529,14 @@ class MemoryStore:
         """Remember where the reader is in an article."""
         with self._lock:
             # Removed and added again, so that the dict's order is the order of saving.
-            self._positions.pop(position.article_id, None)
-            self._positions[position.article_id] = _clean_position(position)
+            cleaned = _clean_position(position)
+            self._positions.pop(cleaned.article_id, None)
+            self._positions[cleaned.article_id] = cleaned
 
     def position(self, article_id: str) -> Position | None:
         """Where the reader was in this article."""
         with self._lock:
-            return self._positions.get(article_id)
+            return self._positions.get(valid_text(article_id))
 
     def last_position(self) -> Position | None:
         """The most recently updated position; of equal times, the one saved last."""
@@ -893,7 +917,10 @@ class SqliteStore:
         )
         self.persistent = False
         self.read_only = True
-        self.messages.append(f"Could not save to {self.path} ({exc}); {FALLBACK_NOTE}.")
+        if self.path is not None and _disk_full(exc, self.path.parent):
+            self.messages.append(f"{_full_disk_problem(self.path)}; {FALLBACK_NOTE}.")
+        else:
+            self.messages.append(f"Could not save to {self.path} ({exc}); {FALLBACK_NOTE}.")
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
         return self._fallback
@@ -973,7 +1000,7 @@ class SqliteStore:
         self, article_id: str, section_id: str, anchor: str, fraction: float
     ) -> Bookmark | None:
         """The bookmark at this place, if any."""
-        place = Bookmark(0, article_id, section_id, anchor, fraction, "", "", "", 0.0)
+        place = _new_bookmark(0, article_id, section_id, anchor, fraction, "", "", "", 0.0)
 
         def read(db: sqlite3.Connection) -> Bookmark | None:
             row = _find_row(db, place)
@@ -1056,7 +1083,7 @@ class SqliteStore:
 
         def read(db: sqlite3.Connection) -> Position | None:
             sql = f"SELECT {_POSITION_COLUMNS} FROM positions WHERE article_id = ?"
-            row = db.execute(sql, (article_id,)).fetchone()
+            row = db.execute(sql, (valid_text(article_id),)).fetchone()
             return None if row is None else _row_to_position(row)
 
         return self._read(read, lambda memory: memory.position(article_id))
@@ -1104,6 +1131,49 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _disk_full(exc: BaseException, folder: Path) -> bool:
+    """Does this failure come from a full disk (which SQLite may report as a mere I/O error)?"""
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+    elif isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        primary = None if code is None else code & 0xFF
+        if primary == _SQLITE_FULL or "disk is full" in str(exc):
+            return True
+        if primary != _SQLITE_IOERR and "disk I/O error" not in str(exc):
+            return False
+    else:
+        return False
+    try:
+        space = os.statvfs(folder)
+    except OSError:
+        return False
+    return space.f_bavail * space.f_frsize < LOW_SPACE_BYTES
+
+
+def _full_disk_problem(db_path: Path) -> str:
+    return f"The disk holding {db_path} is full"
+
+
+def _not_a_file_problem(db_path: Path) -> str | None:
+    """Why ``db_path`` cannot be the database (a folder, a FIFO, a device), or None if it can be.
+
+    Checked before SQLite sees it: SQLite calls a folder a "disk I/O error", and opening a FIFO would
+    wait forever for a writer.
+    """
+    try:
+        mode = os.stat(db_path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"Cannot read the bookmarks file {db_path} ({_reason(exc)})"
+    if stat.S_ISREG(mode):
+        return None
+    kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+    return f"{db_path} is {kind}, not a bookmarks file; move it away to keep bookmarks"
+
+
 def _memory_fallback(
     db_path: Path,
     problem: str,
@@ -1115,7 +1185,8 @@ def _memory_fallback(
     bookmarks: builtins.list[Bookmark] = []
     positions: builtins.list[Position] = []
     unread = ""
-    if db_path.is_file():
+    # An empty file is one SQLite created just now and could not write to: nothing to read.
+    if db_path.is_file() and db_path.stat().st_size > 0:
         try:
             bookmarks, positions = read_snapshot(db_path)
         except (sqlite3.Error, OSError) as exc:
@@ -1176,9 +1247,14 @@ def open_store(data_dir: Path, *, clock: Callable[[], float] = time.time) -> Sto
     except OSError as exc:
         problem = f"Cannot create the bookmarks folder {data_dir} ({_reason(exc)})"
         return _memory_fallback(db_path, problem, clock)
+    not_a_file = _not_a_file_problem(db_path)
+    if not_a_file is not None:
+        return _memory_fallback(db_path, not_a_file, clock)
     try:
         _probe_folder(data_dir, db_path)
     except OSError as exc:
+        if _disk_full(exc, data_dir):
+            return _memory_fallback(db_path, _full_disk_problem(db_path), clock)
         problem = f"Cannot write in the bookmarks folder {data_dir} ({_reason(exc)})"
         return _memory_fallback(db_path, problem, clock)
     messages: builtins.list[str] = []
@@ -1190,14 +1266,12 @@ def open_store(data_dir: Path, *, clock: Callable[[], float] = time.time) -> Sto
                 problem = f"The new bookmarks file {db_path} is damaged too ({exc})"
                 return _memory_fallback(db_path, problem, clock, earlier=messages)
             try:
-                moved = move_aside(db_path, clock())
+                move_aside(db_path, clock())
             except OSError as move_exc:
                 problem = f"The bookmarks file {db_path} is damaged ({exc}) and cannot be moved"
                 return _memory_fallback(db_path, f"{problem} ({_reason(move_exc)})", clock)
-            messages.append(
-                f"The bookmarks file {db_path} was damaged ({exc}); it was moved to {moved} and "
-                "a new one started."
-            )
+            # Where it went follows a fixed pattern beside the file; the message stays one line.
+            messages.append(DAMAGED_NOTE)
         except _Newer as exc:
             problem = (
                 f"{db_path} was written by a newer kreader; opened read-only (its schema version "
@@ -1205,6 +1279,9 @@ def open_store(data_dir: Path, *, clock: Callable[[], float] = time.time) -> Sto
             )
             return _memory_fallback(db_path, problem, clock, earlier=messages)
         except (sqlite3.Error, OSError) as exc:
-            problem = f"Cannot write bookmarks in {data_dir} ({_reason(exc)})"
+            if _disk_full(exc, data_dir):
+                problem = _full_disk_problem(db_path)
+            else:
+                problem = f"Cannot write bookmarks in {data_dir} ({_reason(exc)})"
             return _memory_fallback(db_path, problem, clock, earlier=messages)
     raise AssertionError("unreachable")  # pragma: no cover

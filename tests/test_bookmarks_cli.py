@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from kreader.cli import main
-from kreader.store import DB_NAME, open_store
+from kreader.store import DAMAGED_NOTE, DB_NAME, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -265,13 +265,9 @@ def test_import_refuses_bad_files_and_changes_nothing(
     wrong.write_text(json.dumps({"kreader_bookmarks": 1, "bookmarks": [{"fraction": 7}]}))
     latin1 = tmp_path / "latin1.json"
     latin1.write_bytes('{"note": "café"}'.encode("latin-1"))
-    big = tmp_path / "big.json"
-    with big.open("wb") as stream:
-        stream.truncate(20 * 1024 * 1024 + 1)  # sparse: refused by its size, never read
     expected = {
         wrong: "missing field 'article_id'; nothing was imported",
         latin1: "not UTF-8 text",
-        big: "file is too large (the limit is 20 MB)",
         tmp_path / "nope.json": "cannot read",
     }
     for path, reason in expected.items():
@@ -350,8 +346,8 @@ def test_store_warnings_go_to_stderr(tmp_path: Path, library: Path) -> None:
     (damaged / DB_NAME).write_bytes(b"this is not a database" * 100)
     listed = bookmarks(damaged, library, "list")
     assert (listed.returncode, listed.stdout) == (0, "No bookmarks.\n")
-    assert listed.stderr.startswith("kreader: warning: The bookmarks file")
-    assert "moved to" in listed.stderr
+    assert listed.stderr == f"kreader: warning: {DAMAGED_NOTE}\n"
+    assert [p.name for p in damaged.glob(f"{DB_NAME}.corrupt-*")]  # kept beside it
 
 
 def test_newer_database_is_not_written(
@@ -382,3 +378,56 @@ def test_list_shows_titles_and_notes_safely(
     status, out, _ = in_process(capsys, data, library, "list")
     assert status == 0 and "\x1b" not in out and "\x07" not in out
     assert "two lines ]0;x" in out and "Overview (50%)" in out
+
+
+def test_import_with_a_lone_surrogate_is_not_a_traceback(data: Path, library: Path) -> None:
+    """``"\\ud800"`` in an import file (valid JSON, not valid text) gave a UnicodeEncodeError traceback."""
+    source = data.parent / "odd.json"
+    entry = {
+        "article_id": "alpha",
+        "section_id": "overview",
+        "anchor": "",
+        "fraction": 0.0,
+        "article_title": "Alpha",
+        "section_title": "Over\ud800view",
+        "note": "bad \ud800 note",
+        "created": 1_700_000_000.0,
+    }
+    source.write_text(json.dumps({"kreader_bookmarks": 1, "bookmarks": [entry]}), encoding="ascii")
+    assert "\\ud800" in source.read_text()
+    imported = bookmarks(data, library, "import", source)
+    assert (imported.returncode, imported.stderr) == (0, ""), imported.stderr
+    assert imported.stdout == "added 1, skipped 0 duplicates\n"
+    listed = bookmarks(data, library, "list", "--json")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr
+    [shown] = json.loads(listed.stdout)
+    assert (shown["section_title"], shown["note"]) == ("Over\ufffdview", "bad \ufffd note")
+
+
+def test_an_export_of_100_004_bookmarks_imports_again(data: Path, library: Path) -> None:
+    """The export (22.7 MB) was refused by the import's 20 MB limit: an export must always import."""
+    store = open_store(data)
+    entries = [
+        {
+            "article_id": "alpha",
+            "section_id": f"section-{n}",
+            "anchor": "",
+            "fraction": 0.0,
+            "article_title": "Alpha guide",
+            "section_title": f"Section {n}",
+            "note": "a note to remember this place by " * 4,
+            "created": 1_700_000_000.0 + n,
+        }
+        for n in range(100_004)
+    ]
+    store.import_json(json.dumps({"kreader_bookmarks": 1, "bookmarks": entries}))
+    store.close()
+    exported = data.parent / "all.json"
+    result = bookmarks(data, library, "export", exported)
+    assert result.returncode == 0, result.stderr
+    assert exported.stat().st_size > 20 * 1024 * 1024
+    other = data.parent / "other"
+    imported = bookmarks(other, library, "import", exported)
+    assert (imported.returncode, imported.stderr) == (0, ""), imported.stderr
+    assert imported.stdout == "added 100004, skipped 0 duplicates\n"
+    assert count(other) == 100_004

@@ -25,7 +25,6 @@ from pathlib import Path
 from kreader.cli import CliError
 from kreader.store import (
     DB_NAME,
-    MAX_IMPORT_BYTES,
     MAX_TEXT,
     Bookmark,
     MemoryStore,
@@ -242,7 +241,7 @@ def _write_atomically(target: Path, text: str) -> None:
 
 
 def _import(args: argparse.Namespace) -> Action:
-    text = _read_limited(args.file)
+    text = _read_text(args.file)
     try:
         parse_export(text)  # refused before the store is opened; import_json checks it again
     except StoreError as exc:
@@ -257,23 +256,20 @@ def _import(args: argparse.Namespace) -> Action:
     return act
 
 
-def _read_limited(name: str) -> str:
-    """The text of ``name`` (``-``: standard input), refusing more than the import limit before
-    reading it all into memory."""
-    limit = MAX_IMPORT_BYTES
-    too_large = f"{name}: file is too large (the limit is {limit // (1024 * 1024)} MB)"
+def _read_text(name: str) -> str:
+    """The text of ``name`` (``-``: standard input).
+
+    There is no size limit: any export must import again, and the store has no limit on how many
+    bookmarks an export holds (100,004 of them make 22.7 MB).
+    """
     try:
         if name == "-":
-            data = sys.stdin.buffer.read(limit + 1)
+            data = sys.stdin.buffer.read()
         else:
             with open(name, "rb") as stream:
-                if os.fstat(stream.fileno()).st_size > limit:
-                    raise CliError(too_large)
-                data = stream.read(limit + 1)
+                data = stream.read()
     except OSError as exc:
         raise CliError(f"cannot read {name}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise CliError(too_large)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
