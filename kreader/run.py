@@ -3,14 +3,126 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from kreader.cli import CliError
 from kreader.content import Library, LibraryError, default_content_dir, load_library
 from kreader.settings import Settings, SettingsError, default_config_path, load_settings
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+ENDING_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name)
+    for name in (
+        "SIGTERM",
+        "SIGHUP",
+        "SIGQUIT",
+        "SIGUSR1",
+        "SIGUSR2",
+        "SIGALRM",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGXCPU",
+        "SIGPWR",
+    )
+    if hasattr(signal, name)
+)
+"""Signals whose default action ends the process: each one instead ends the app the normal way, which
+leaves the alternate screen, turns mouse reporting off and restores the terminal's modes. (SIGINT is
+Textual's own; SIGKILL and SIGSTOP cannot be caught; SIGTSTP suspends, as Textual handles it.)"""
+
+RESTORE_TERMINAL = (
+    "\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l"  # mouse reporting off
+    "\x1b[?2004l\x1b[?7h\x1b[<u"  # bracketed paste off, line wrap on, Kitty keyboard protocol off
+    "\x1b[?1049l\x1b[?25h\x1b[?1004l"  # leave the alternate screen, show the cursor, no focus events
+)
+"""What Textual's Linux driver writes when it stops, for when the app cannot stop by itself."""
+
+
+class SignalGuard:
+    """While an app runs, a terminating signal asks it to exit (status 128 + the signal's number).
+
+    Without this, SIGQUIT, SIGUSR1 and SIGTERM left the terminal in the alternate screen with mouse
+    reporting on. The handler only schedules `App.exit` on the app's event loop, which is safe at any
+    moment; if a second signal comes before the app has managed to exit (its loop is stuck), the
+    terminal is restored directly and the process ends at once. The kiosk's own SIGTERM and SIGHUP
+    handlers (status 0, for systemd) take precedence while it runs.
+    """
+
+    def __init__(self) -> None:
+        self.app: App[Any] | None = None
+        """The app running now (the kiosk starts a fresh one after an internal error)."""
+        self.received: int | None = None
+        """The first ending signal received, if any."""
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> SignalGuard:
+        for sig in ENDING_SIGNALS:
+            with contextlib.suppress(OSError, ValueError):  # not the main thread: nothing to guard
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for sig, previous in self._previous.items():
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+        self._previous.clear()
+
+    @property
+    def return_code(self) -> int | None:
+        """128 + the signal's number, as a shell reports a process ended by a signal; None if none came."""
+        return None if self.received is None else 128 + self.received
+
+    def run(self, app: App[Any]) -> None:
+        """Run ``app`` under the guard."""
+        self.app = app
+        try:
+            app.run()
+        finally:
+            self.app = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        first = self.received is None
+        if first:
+            self.received = signum
+        code = 128 + signum
+        app = self.app
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if app is None or loop is None:
+            raise SystemExit(code)  # no app on screen: nothing to restore
+        if first:
+            loop.call_soon_threadsafe(lambda: app.exit(return_code=code))
+            return
+        self._restore_now(app)
+        os._exit(code)
+
+    @staticmethod
+    def _restore_now(app: App[Any]) -> None:
+        """Put the terminal back without the app's help (its event loop is not answering)."""
+        driver = getattr(app, "_driver", None)
+        attrs = getattr(driver, "attrs_before", None)
+        stream = sys.__stderr__
+        if stream is None:
+            return
+        with contextlib.suppress(Exception):
+            import termios
+
+            if attrs is not None:
+                termios.tcsetattr(stream.fileno(), termios.TCSANOW, attrs)
+        with contextlib.suppress(Exception):
+            stream.write(RESTORE_TERMINAL)
+            stream.flush()
 
 
 def resolve_settings(args: argparse.Namespace) -> tuple[Settings, Path]:
@@ -102,7 +214,9 @@ def run_reader(args: argparse.Namespace) -> int:
             assert isinstance(kiosk_app, KioskApp)
             return kiosk_app
 
-        return run_kiosk(build)
+        with SignalGuard() as guard:
+            status = run_kiosk(build, guard.run)
+        return status
     else:
         from kreader.store import default_data_dir, open_store
 
@@ -126,10 +240,13 @@ def run_reader(args: argparse.Namespace) -> int:
             config_path=config_path,
         )
     try:
-        app.run()
+        with SignalGuard() as guard:
+            guard.run(app)
     finally:
         if not kiosk:
             app.store.close()
+    if guard.return_code is not None:
+        return guard.return_code  # stopped from outside: no error to report
     if app.return_code:
         print("kreader: stopped by an internal error (see above)", file=sys.stderr)
     return app.return_code or 0
