@@ -867,3 +867,16 @@ def test_a_full_disk_is_named_not_an_io_error(tmp_path: Path) -> None:
     assert existing.startswith(full) and "I/O" not in existing, existing  # was "disk I/O error"
     [new] = out["new"]
     assert new.startswith(f"The disk holding {disk / 'new' / DB_NAME} is full; "), new
+
+
+def test_count_and_pages_follow_the_list(store: Store) -> None:
+    added = [add(store, f"a{n}") for n in range(7)]
+    newest_first = store.list()
+    assert newest_first == added[::-1] and store.count() == 7
+    assert store.list_page(0, 3) == newest_first[:3]
+    assert store.list_page(3, 3) == newest_first[3:6]
+    assert store.list_page(6, 3) == newest_first[6:]
+    assert store.list_page(7, 3) == [] and store.list_page(-1, 2) == newest_first[:2]
+    assert store.list_page(0, 0) == []
+    store.remove(added[3].id)
+    assert store.count() == 6 and store.list_page(0, 10) == store.list()

