@@ -208,7 +208,7 @@ def _remove(args: argparse.Namespace) -> Action:
 def _export(args: argparse.Namespace) -> Action:
     def act(store: Store) -> int:
         text = store.export_json()
-        count = len(json.loads(text)["bookmarks"])
+        count = store.count()
         noun = "bookmark" if count == 1 else "bookmarks"
         if args.file == "-":
             sys.stdout.write(text)
@@ -278,7 +278,7 @@ def _read_text(name: str) -> str:
 
 def _clear(args: argparse.Namespace) -> Action:
     def act(store: Store) -> int:
-        count = len(store.list())
+        count = store.count()
         if count == 0:
             print("No bookmarks to delete.")
             return 0
