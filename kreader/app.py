@@ -2,8 +2,8 @@
 
 Everything about reading (which article and section are open, the search, the bookmarks, saving the position)
 belongs to `ReaderScreen`, the app's default screen. The screen talks to the app with messages that bubble up
-to it (`PreferenceChanged`); the app tells the screen with messages (`IndexReady`). `make_app` builds the app
-without running it; the command line and every test use it.
+to it (`PreferenceChanged`); the app tells the screen with messages (`IndexReady`). `kreader.factory.make_app`
+builds the app without running it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from kreader.settings import Settings, SettingsError, save_preferences
 from kreader.store import Store
 from kreader.themes import CONTRAST_THEME, DEFAULT_THEME, THEME_CYCLE, palette_for
 
-__all__ = ["IndexReady", "KReaderApp", "StartAt", "make_app"]
+__all__ = ["IndexReady", "KReaderApp", "StartAt"]
 
 INDEX_DELAY = 0.15
 """Seconds after the first frame before the search index starts building."""
@@ -198,33 +198,3 @@ class KReaderApp(App[None]):
             self.notify(
                 f"Could not save the setting: {exc}", severity="warning", timeout=6, markup=False
             )
-
-
-def make_app(
-    library: Library,
-    store: Store,
-    settings: Settings | None = None,
-    *,
-    start: StartAt | None = None,
-    notices: Sequence[str] = (),
-    theme: str | None = None,
-    config_path: Path | None = None,
-    kiosk: bool = False,
-    clock: Callable[[], float] = time.monotonic,
-) -> KReaderApp:
-    """Build the reader (or the kiosk) without running it."""
-    settings = settings or Settings()
-    if kiosk:
-        from kreader.kiosk_app import KioskApp
-
-        return KioskApp(library, store, settings, notices=notices, theme=theme, clock=clock)
-    return KReaderApp(
-        library,
-        store,
-        settings,
-        start=start,
-        notices=notices,
-        theme=theme,
-        config_path=config_path,
-        clock=clock,
-    )

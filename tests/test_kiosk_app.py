@@ -14,9 +14,9 @@ import pytest
 from textual import events
 from textual.pilot import Pilot, _get_mouse_message_arguments
 
-from kreader.app import make_app
 from kreader.contact import contact_qr_data
 from kreader.content import load_library
+from kreader.factory import make_app
 from kreader.kiosk import hash_pin
 from kreader.kiosk_app import RESTART_CODE, KioskApp, kiosk_log_path, run_kiosk
 from kreader.screens.contact import ContactScreen
