@@ -23,8 +23,8 @@ from textual import events
 from textual.app import App
 from textual.pilot import Pilot
 
-from kreader.app import make_app
 from kreader.content import load_library
+from kreader.factory import make_app
 from kreader.layout import SectionLayout
 from kreader.screens.reader import ReaderScreen
 from kreader.settings import Settings

@@ -14,6 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kreader import __version__
+from kreader.errors import CliError, UserError
+
+__all__ = ["CliError", "build_parser", "main"]
+
+READER = "kreader.commands.read"
+"""The command run when none is named."""
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bookmarks": (
@@ -26,10 +32,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "kiosk": ("kreader.commands.kiosk", "kiosk administration (set-pin)"),
     "serve": ("kreader.commands.serve", "serve the reader to web browsers"),
 }
-
-
-class CliError(Exception):
-    """A problem with the command line or its inputs: printed as one line, exit status 2."""
 
 
 def common_options(default: object = None) -> argparse.ArgumentParser:
@@ -106,13 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
-        if args.command:
-            module = importlib.import_module(args.module)
-            return int(module.run(args))
-        from kreader.run import run_reader
+        from kreader.commands.context import Context
 
-        return run_reader(args)
-    except CliError as exc:
+        module = importlib.import_module(args.module if args.command else READER)
+        return int(module.run(Context(args)))
+    except UserError as exc:  # a settings file, a library folder or an option the user can fix
         print(f"kreader: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

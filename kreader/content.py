@@ -19,6 +19,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from kreader.errors import UserError
+
 FRONT_MATTER_FENCE = "+++"
 """Line that opens and closes the optional TOML front matter."""
 
@@ -552,7 +554,7 @@ class Library:
         return None
 
 
-class LibraryError(Exception):
+class LibraryError(UserError):
     """The library folder cannot be used at all (missing, unreadable, or without a single article)."""
 
 

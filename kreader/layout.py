@@ -11,10 +11,8 @@ from __future__ import annotations
 import io
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import ClassVar, overload
 
 from rich.console import Console
 from rich.markdown import Markdown
@@ -22,7 +20,6 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from rich.theme import Theme
-from textual.strip import Strip
 
 from kreader.content import Section
 
@@ -80,55 +77,13 @@ def fold_char(char: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-class StripLines(Sequence[Strip]):
-    """Laid-out lines, kept as plain segment lists; a line becomes a Textual `Strip` when it is drawn.
-
-    A `Strip` starts out with seven caches of its own (about 1.5 KB before any use), so a `Strip` per line made
-    a laid-out section weigh about 2.5 KB a line, 45-60 times its Markdown, and the layout cache (and the kiosk,
-    which cycles through sections for days) grow accordingly. Only the lines drawn last (in any layout) keep
-    their `Strip`, so drawing a screen again still finds each line's caches warm.
-    """
-
-    KEEP = 512
-    """Strips kept, over all layouts, for the lines drawn last: a few screens' worth."""
-    _recent: ClassVar[OrderedDict[tuple[StripLines, int], Strip]] = OrderedDict()
-
-    def __init__(self, rows: list[list[Segment]]) -> None:
-        self._rows = rows
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    @overload
-    def __getitem__(self, index: int) -> Strip: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Strip]: ...
-
-    def __getitem__(self, index: int | slice) -> Strip | list[Strip]:
-        if isinstance(index, slice):
-            return [self[n] for n in range(*index.indices(len(self._rows)))]
-        if index < 0:
-            index += len(self._rows)
-        recent = StripLines._recent
-        key = (self, index)
-        strip = recent.get(key)
-        if strip is None:
-            strip = Strip(self._rows[index])  # IndexError, as a list, when out of range
-            recent[key] = strip
-            if len(recent) > self.KEEP:
-                recent.popitem(last=False)
-        else:
-            recent.move_to_end(key)
-        return strip
-
-
 @dataclass
 class SectionLayout:
     """A section laid out at one width: its lines and where each subsection starts."""
 
     width: int
-    lines: Sequence[Strip]
+    lines: list[list[Segment]]
+    """Each line's segments (the section pane turns the lines it draws into Textual strips)."""
     anchors: dict[str, int]
     """Subsection id -> first line; ``""`` is the section's top (line 0)."""
     plain: list[str]
@@ -309,4 +264,4 @@ class Layouts:
         while plain and not plain[-1].strip():
             lines.pop()
             plain.pop()
-        return SectionLayout(width, StripLines(lines), anchors, plain)
+        return SectionLayout(width, lines, anchors, plain)

@@ -45,6 +45,8 @@ from typing import Any
 
 import platformdirs
 
+from kreader.errors import UserError
+
 CONFIG_ENV = "KREADER_CONFIG"
 """Environment variable naming the settings file."""
 
@@ -80,7 +82,7 @@ _THEME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
 _NEW_FILE_HEADER = "# kreader settings (TOML). Check them with: kreader kiosk check-config\n"
 
 
-class SettingsError(Exception):
+class SettingsError(UserError):
     """An unreadable, unwritable or invalid settings file.
 
     ``str()`` is one line: ``FILE:LINE: reason`` (or ``FILE: reason`` when no line applies).

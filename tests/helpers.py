@@ -10,8 +10,9 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from kreader.app import KReaderApp, StartAt, make_app
+from kreader.app import KReaderApp, StartAt
 from kreader.content import Library, load_library
+from kreader.factory import make_app
 from kreader.store import Store, open_store
 from kreader.widgets.contents import ContentsTree, Place
 from kreader.widgets.section_view import SectionView

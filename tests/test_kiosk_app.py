@@ -14,23 +14,18 @@ import pytest
 from textual import events
 from textual.pilot import Pilot, _get_mouse_message_arguments
 
-from kreader.app import make_app
+from kreader.contact import contact_qr_data
 from kreader.content import load_library
+from kreader.factory import make_app
 from kreader.kiosk import hash_pin
-from kreader.kiosk_app import (
-    RESTART_CODE,
-    ContactScreen,
-    KioskApp,
-    KioskReaderScreen,
-    PinScreen,
-    UnavailableScreen,
-    contact_qr_data,
-    kiosk_log_path,
-    qr_text,
-    run_kiosk,
-)
+from kreader.kiosk_app import RESTART_CODE, KioskApp, kiosk_log_path, run_kiosk
+from kreader.screens.contact import ContactScreen
+from kreader.screens.pin import PinScreen
+from kreader.screens.reader import ReaderScreen
+from kreader.screens.unavailable import UnavailableScreen
 from kreader.settings import Settings
 from kreader.store import MemoryStore
+from kreader.widgets.qr import qr_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +74,7 @@ async def test_escape_keys_are_inert(content_dir: Path, key: str) -> None:
         await pilot.press(key)
         await pilot.pause()
         assert app.is_running and app.return_code is None
-        assert isinstance(app.screen, KioskReaderScreen)
+        assert isinstance(app.screen, ReaderScreen)
         assert app.theme == theme
 
 
@@ -90,7 +85,7 @@ async def test_command_palette_and_header_icon_do_nothing(content_dir: Path) -> 
         await pilot.click("HeaderIcon")
         app.action_command_palette()
         await pilot.pause()
-        assert isinstance(app.screen, KioskReaderScreen)
+        assert isinstance(app.screen, ReaderScreen)
 
 
 async def test_reading_keys_work(content_dir: Path) -> None:
@@ -105,7 +100,7 @@ async def test_reading_keys_work(content_dir: Path) -> None:
         await pilot.pause(0.3)
         assert type(app.screen).__name__ == "SearchScreen"
         await pilot.press("escape")
-        assert isinstance(app.screen, KioskReaderScreen)
+        assert isinstance(app.screen, ReaderScreen)
 
 
 async def test_idle_reset_clears_visitor_and_shows_featured_start(content_dir: Path) -> None:
@@ -116,13 +111,13 @@ async def test_idle_reset_clears_visitor_and_shows_featured_start(content_dir: P
         await pilot.press("n", "n", "b")
         assert len(app.store.list()) == 1
         await pilot.press("B")
-        assert not isinstance(app.screen, KioskReaderScreen)
+        assert not isinstance(app.screen, ReaderScreen)
         clock.advance(app.settings.idle_seconds - 1)
         app.tick()
         assert not app.policy.in_attract
         await go_idle(app, pilot, clock)
         assert app.policy.in_attract
-        assert isinstance(app.screen, KioskReaderScreen) and app.screen.has_class("-attract")
+        assert isinstance(app.screen, ReaderScreen) and app.screen.has_class("-attract")
         assert app.store.list() == []
         assert app.reader().section is not None and app.reader().section.id == "overview"
         assert "★" not in str(
@@ -233,7 +228,7 @@ async def test_contact_view_shows_a_qr_code(content_dir: Path) -> None:
         qr = str(app.screen.query_one("#contact-qr").render())
         assert "█" in qr or "▀" in qr
         await pilot.press("escape")
-        assert isinstance(app.screen, KioskReaderScreen)
+        assert isinstance(app.screen, ReaderScreen)
 
 
 def test_qr_code_encodes_the_contact_exactly(content_dir: Path) -> None:
@@ -300,7 +295,7 @@ async def test_without_pin_nobody_leaves_from_the_keyboard(content_dir: Path) ->
         assert app.is_running
         assert "No staff PIN" in str(app.screen.query_one("#pin-status").render())
         await pilot.press("escape")
-        assert isinstance(app.screen, KioskReaderScreen)
+        assert isinstance(app.screen, ReaderScreen)
 
 
 async def test_kiosk_writes_nothing_to_the_data_folder(

@@ -7,8 +7,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from kreader.app import make_app
 from kreader.content import load_library
+from kreader.factory import make_app
 from kreader.kiosk import hash_pin
 from kreader.kiosk_app import KioskApp
 from kreader.settings import Settings

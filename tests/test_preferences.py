@@ -6,8 +6,8 @@ from pathlib import Path
 
 from textual.color import Color
 
-from kreader.app import make_app
 from kreader.content import load_library
+from kreader.factory import make_app
 from kreader.settings import load_settings
 from kreader.store import MemoryStore
 from kreader.themes import CONTRAST_THEME, THEME_CYCLE, contrast_ratio

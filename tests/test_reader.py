@@ -513,7 +513,7 @@ async def test_stale_bookmarks_and_stars_in_the_contents(tmp_path: Path) -> None
 
 
 def start_from_store(store: Store, library_dir: Path) -> StartAt:
-    """Where kreader reopens, worked out as `kreader.run.run_reader` does."""
+    """Where kreader reopens, worked out as `kreader.commands.read.run` does."""
     library = load_library(library_dir)
     saved = store.last_position()
     article = library.article(saved.article_id) if saved else None

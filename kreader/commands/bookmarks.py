@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from kreader.cli import CliError
+from kreader.commands.context import Context
+from kreader.errors import CliError
 from kreader.store import (
     DB_NAME,
     MAX_TEXT,
@@ -31,7 +32,6 @@ from kreader.store import (
     Store,
     StoreError,
     clean_text,
-    default_data_dir,
     open_store,
     parse_export,
 )
@@ -95,13 +95,14 @@ Action = Callable[[Store], int]
 """What an action does with the store, once its arguments have been checked."""
 
 
-def run(args: argparse.Namespace) -> int:
+def run(ctx: Context) -> int:
     """Run the chosen action; returns the exit status."""
+    args = ctx.args
     name = getattr(args, "bookmarks_action", None) or "list"
     # Arguments are checked (the place looked up, the import file read) before the store is
     # opened, so that a mistyped command creates no folder and no database.
-    action = ACTIONS[name](args)
-    data_dir = default_data_dir(getattr(args, "data_dir", None))
+    action = ACTIONS[name](ctx)
+    data_dir = ctx.data_dir
     if name in ("list", "export"):
         store = _open_for_reading(data_dir)
     else:
@@ -141,7 +142,9 @@ def _warn(store: Store) -> bool:
 # --- Actions --------------------------------------------------------------------------------
 
 
-def _list(args: argparse.Namespace) -> Action:
+def _list(ctx: Context) -> Action:
+    args = ctx.args
+
     def act(store: Store) -> int:
         bookmarks = store.list()
         if getattr(args, "json", False):
@@ -156,18 +159,12 @@ def _list(args: argparse.Namespace) -> Action:
     return act
 
 
-def _add(args: argparse.Namespace) -> Action:
-    # Here rather than at the top: only `add` needs the library (and its Markdown parser).
-    from kreader.content import LibraryError, default_content_dir, load_library
-
+def _add(ctx: Context) -> Action:
+    args = ctx.args
     if len(args.note) > MAX_TEXT:
         raise CliError(f"--note is too long ({len(args.note)} characters; the limit is {MAX_TEXT})")
     article_id, _, section_ref = args.place.partition("#")
-    root = getattr(args, "content", None) or default_content_dir()
-    try:
-        library = load_library(root)
-    except LibraryError as exc:
-        raise CliError(str(exc)) from None
+    library = ctx.library()  # only `add` needs the library (and its Markdown parser)
     article = library.article(article_id)
     if article is None:
         ids = _some([a.id for a in library.articles])
@@ -192,7 +189,9 @@ def _add(args: argparse.Namespace) -> Action:
     return act
 
 
-def _remove(args: argparse.Namespace) -> Action:
+def _remove(ctx: Context) -> Action:
+    args = ctx.args
+
     def act(store: Store) -> int:
         bookmark = store.remove(args.id)
         if bookmark is None:
@@ -205,7 +204,9 @@ def _remove(args: argparse.Namespace) -> Action:
     return act
 
 
-def _export(args: argparse.Namespace) -> Action:
+def _export(ctx: Context) -> Action:
+    args = ctx.args
+
     def act(store: Store) -> int:
         text = store.export_json()
         count = store.count()
@@ -240,7 +241,8 @@ def _write_atomically(target: Path, text: str) -> None:
         raise
 
 
-def _import(args: argparse.Namespace) -> Action:
+def _import(ctx: Context) -> Action:
+    args = ctx.args
     text = _read_text(args.file)
     try:
         parse_export(text)  # refused before the store is opened; import_json checks it again
@@ -276,7 +278,9 @@ def _read_text(name: str) -> str:
         raise CliError(f"{name}: not a kreader bookmarks export (not UTF-8 text)") from None
 
 
-def _clear(args: argparse.Namespace) -> Action:
+def _clear(ctx: Context) -> Action:
+    args = ctx.args
+
     def act(store: Store) -> int:
         count = store.count()
         if count == 0:
@@ -302,7 +306,7 @@ def _clear(args: argparse.Namespace) -> Action:
     return act
 
 
-ACTIONS: dict[str, Callable[[argparse.Namespace], Action]] = {
+ACTIONS: dict[str, Callable[[Context], Action]] = {
     "list": _list,
     "add": _add,
     "remove": _remove,

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from kreader.check import check_report
-from kreader.cli import CliError
-from kreader.content import LibraryError, default_content_dir
+from kreader.commands.context import Context
+from kreader.content import LibraryError
+from kreader.errors import CliError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,8 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    root: Path = args.dir or args.content or default_content_dir()
+def run(ctx: Context) -> int:
+    args = ctx.args
+    root: Path = args.dir or ctx.content_dir
     try:
         report = check_report(root)
     except LibraryError as exc:

@@ -15,8 +15,9 @@ import stat
 import sys
 from pathlib import Path
 
-from kreader.cli import CliError
-from kreader.settings import Settings, SettingsError, default_config_path, load_settings
+from kreader.commands.context import Context
+from kreader.errors import CliError
+from kreader.settings import Settings, SettingsError, load_settings
 
 
 def _location_options() -> argparse.ArgumentParser:
@@ -54,9 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    path = default_config_path(getattr(args, "config", None))
-    if args.kiosk_command == "set-pin":
+def run(ctx: Context) -> int:
+    path = ctx.config_path
+    if ctx.args.kiosk_command == "set-pin":
         return set_pin(path)
     return check_config(path)
 

@@ -12,8 +12,8 @@ import io
 import shutil
 import sys
 
-from kreader.cli import CliError
-from kreader.content import LibraryError, default_content_dir, load_library
+from kreader.commands.context import Context
+from kreader.errors import CliError
 from kreader.printing import (
     MAX_WIDTH,
     MIN_WIDTH,
@@ -60,12 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    root = args.content or default_content_dir()
-    try:
-        library = load_library(root)
-    except LibraryError as exc:
-        raise CliError(str(exc)) from None
+def run(ctx: Context) -> int:
+    args = ctx.args
+    library = ctx.library()
     try:
         article, section = find_target(library, args.target)
     except UnknownTarget as exc:

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from kreader.cli import CliError
-from kreader.content import LibraryError, default_content_dir, load_library
+from kreader.commands.context import Context
+from kreader.errors import CliError
 from kreader.search import Hit, SearchIndex, parse_query
 
 DEFAULT_LIMIT = 20
@@ -38,8 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(ctx: Context) -> int:
     """Print the results; exit status 0 if there are some, 1 if nothing matched."""
+    args = ctx.args
     query = " ".join(args.query).strip()
     if not query:
         raise CliError("search: give some words to search for")
@@ -47,10 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"search: nothing to search for in {query!r} (no letters or digits)")
     if args.limit < 1:
         raise CliError(f"search: --limit must be 1 or more, not {args.limit}")
-    try:
-        library = load_library(args.content or default_content_dir())
-    except LibraryError as exc:
-        raise CliError(str(exc)) from None
+    library = ctx.library()
     hits = SearchIndex.build(library).search(query, limit=args.limit)
     if args.json:
         json.dump([_as_json(hit) for hit in hits], sys.stdout, ensure_ascii=False, indent=2)

@@ -17,7 +17,8 @@ import socket
 import sys
 from collections.abc import Sequence
 
-from kreader.cli import CliError
+from kreader.commands.context import Context
+from kreader.errors import CliError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -153,17 +154,16 @@ def is_loopback(sockets: Sequence[socket.socket]) -> bool:
     return True
 
 
-def run(args: argparse.Namespace) -> int:
+def run(ctx: Context) -> int:
+    args = ctx.args
     port = parse_port(args.port)
     max_sessions = parse_max_sessions(args.max_sessions)
     public_url = args.public_url
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         raise CliError(f"--public-url must start with http:// or https://, not {public_url!r}")
 
-    from kreader.run import resolve_library, resolve_settings
-
-    settings, _ = resolve_settings(args)
-    resolve_library(args, settings)  # an unreachable or empty content folder stops us here
+    settings = ctx.settings
+    ctx.library()  # an unreachable or empty content folder stops us here
     kiosk = bool(getattr(args, "kiosk", False) or settings.kiosk)
     theme = getattr(args, "theme", None)
     if theme:

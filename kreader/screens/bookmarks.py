@@ -8,7 +8,7 @@ it opened in 9-12 s when it built every row; now it builds one page.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -19,16 +19,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from kreader.screens import kreader_app
-from kreader.store import Bookmark
+from kreader.content import Library
+from kreader.messages import BookmarksChanged
+from kreader.store import Bookmark, Store
 
 PAGE = 100
 """Bookmarks read and laid out at a time: several screens' worth, even on a tall terminal."""
 NEAR_END = 20
 """How close (in rows) the highlight or the view may come to the last row held before the next page is read."""
-
-if TYPE_CHECKING:
-    from kreader.app import KReaderApp
 
 
 def age(created: float, now: float) -> str:
@@ -65,8 +63,8 @@ class NoteScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class BookmarksScreen(ModalScreen[None]):
-    """Newest first; ``enter`` jumps, ``d`` removes, ``u`` undoes, ``e`` edits the note."""
+class BookmarksScreen(ModalScreen[Bookmark | None]):
+    """Newest first; ``enter`` hands the bookmark back, ``d`` removes, ``u`` undoes, ``e`` edits the note."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,B", "close", "Close"),
@@ -76,17 +74,15 @@ class BookmarksScreen(ModalScreen[None]):
     ]
     DEFAULT_CLASSES = "dialog"
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store, library: Library) -> None:
         super().__init__()
+        self.store = store
+        self.library = library
         self.bookmarks: list[Bookmark] = []
         """The bookmarks read so far, newest first: the list's rows, one for one."""
         self.total = 0
         """How many bookmarks the store holds."""
         self._removed: list[Bookmark] = []
-
-    @property
-    def kapp(self) -> KReaderApp:
-        return kreader_app(self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
@@ -106,7 +102,7 @@ class BookmarksScreen(ModalScreen[None]):
 
     def is_stale(self, bookmark: Bookmark) -> bool:
         """Whether the bookmarked section no longer exists in the library."""
-        article = self.kapp.library.article(bookmark.article_id)
+        article = self.library.article(bookmark.article_id)
         return article is None or article.section(bookmark.section_id) is None
 
     def label(self, bookmark: Bookmark, now: float) -> Text:
@@ -129,7 +125,7 @@ class BookmarksScreen(ModalScreen[None]):
         """Read the list again from the app's store: as many rows as were shown (at least a page)."""
         options = self.query_one(OptionList)
         highlighted = options.highlighted if keep is None else keep
-        store = self.kapp.store
+        store = self.store
         self.total = store.count()
         self.bookmarks = store.list_page(0, max(PAGE, len(self.bookmarks)))
         now = time.time()
@@ -149,7 +145,7 @@ class BookmarksScreen(ModalScreen[None]):
         """Add the next page of bookmarks to the list; False if every bookmark is already in it."""
         if len(self.bookmarks) >= self.total:
             return False
-        more = self.kapp.store.list_page(len(self.bookmarks), PAGE)
+        more = self.store.list_page(len(self.bookmarks), PAGE)
         if not more:
             return False
         self.bookmarks.extend(more)
@@ -176,30 +172,27 @@ class BookmarksScreen(ModalScreen[None]):
 
     @on(OptionList.OptionSelected)
     def _open(self, event: OptionList.OptionSelected) -> None:
-        bookmark = self.bookmarks[event.option_index]
-        reader = self.kapp.reader()
-        self.dismiss()
-        reader.open_bookmark(bookmark)
+        self.dismiss(self.bookmarks[event.option_index])
 
     def action_remove(self) -> None:
         bookmark = self.current()
         if bookmark is None:
             return
-        self.kapp.store.remove(bookmark.id)
+        self.store.remove(bookmark.id)
         self._removed.append(bookmark)
         self.notify(f"Removed {bookmark.section_title!r}. Press u to undo.", timeout=4)
         self.reload()
-        self.kapp.refresh_marks()
+        self.post_message(BookmarksChanged())
 
     def action_undo(self) -> None:
         if not self._removed:
             self.notify("Nothing to undo.", timeout=2)
             return
         bookmark = self._removed.pop()
-        self.kapp.store.restore(bookmark)
+        self.store.restore(bookmark)
         self.notify(f"Restored {bookmark.section_title!r}.", timeout=2)
         self.reload()
-        self.kapp.refresh_marks()
+        self.post_message(BookmarksChanged())
 
     def action_edit_note(self) -> None:
         bookmark = self.current()
@@ -208,10 +201,10 @@ class BookmarksScreen(ModalScreen[None]):
 
         def saved(note: str | None) -> None:
             if note is not None:
-                self.kapp.store.set_note(bookmark.id, note)
+                self.store.set_note(bookmark.id, note)
                 self.reload()
 
         self.app.push_screen(NoteScreen(bookmark.note), saved)
 
     def action_close(self) -> None:
-        self.dismiss()
+        self.dismiss(None)

@@ -45,17 +45,17 @@ class HelpScreen(ModalScreen[None]):
 
     DEFAULT_CLASSES = "dialog"
 
-    def __init__(self, kiosk: bool = False) -> None:
+    def __init__(self, kiosk: bool = False, theme: Theme | None = None) -> None:
         super().__init__()
         self.kiosk = kiosk
+        self.markdown_theme = theme
+        """The reader's colours for headings and code (None: Rich's own)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
             yield Static("Help" if self.kiosk else "kreader help", id="dialog-title")
             with VerticalScroll(id="help-text"):
-                palette = getattr(self.app, "palette", None)
-                theme = palette.rich_theme() if palette is not None else None
-                yield Static(ThemedMarkdown(Markdown(help_text(self.kiosk)), theme))
+                yield Static(ThemedMarkdown(Markdown(help_text(self.kiosk)), self.markdown_theme))
             yield Static("escape closes", classes="dialog-hint")
 
     def action_close(self) -> None:

@@ -1,33 +1,38 @@
 """The reader screen: the one place that knows which article and section are open.
 
-Widgets post messages (a contents entry opened, the pane scrolled, a link clicked); this screen acts on them,
-asks the app's store to save, and tells the widgets what to show.
+It owns the reading state: the article and section, the active search, the bookmark marks and saving the
+reading position. Widgets post messages (a contents entry opened, the pane scrolled, a link clicked); this screen
+acts on them and tells the store. Dialogs hand their choice back with ``dismiss``. The kiosk uses this same
+screen in kiosk mode: a CSS class shows the contact line and the attract banner, and `check_action` decides
+which keys act.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import unquote
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, ProgressBar, Static
 
-from kreader.content import Article, Section
-from kreader.layout import SectionLayout
-from kreader.screens import kreader_app
+from kreader.contact import SHORT_DISCLAIMER, contact_info, contact_lines
+from kreader.content import Article, Library, Section
+from kreader.layout import Layouts, Palette, SectionLayout
+from kreader.messages import IndexReady, LibraryChanged, PreferenceChanged, StartOver
 from kreader.search import Hit, SearchIndex
-from kreader.store import Bookmark
+from kreader.store import Bookmark, Position, Store
 from kreader.widgets.contents import ContentsTree, Place
+from kreader.widgets.footer import KeysFooter
 from kreader.widgets.section_view import SectionView
-
-if TYPE_CHECKING:
-    from kreader.app import KReaderApp
 
 MIN_WIDTH, MIN_HEIGHT = 40, 12
 """Below this the layout cannot hold; the screen says so instead of drawing garbage."""
@@ -38,6 +43,32 @@ PREFETCH_DELAY = 0.4
 SAVE_DELAY = 0.5
 """Seconds of stillness before the reading position is written (a killed terminal loses at most this)."""
 
+WIDTH_STEP = 4
+MIN_READING_WIDTH, MAX_READING_WIDTH = 30, 200
+KIOSK_WIDTH = 72
+"""Reading column in kiosk mode: comfortable at a distance, centred."""
+
+READER_ONLY = frozenset(
+    {"previous", "toggle_contents", "bookmarks", "quit", "widen", "narrow", "reset_width"}
+)
+"""Actions of the personal reader that a kiosk visitor does not get."""
+KIOSK_ONLY = frozenset({"back", "marks", "contact", "start_over"})
+"""Actions only the kiosk has (``back`` and ``marks`` are ``previous`` and ``bookmarks`` named for it)."""
+KIOSK_FOOTER_ORDER = ("n", "p", "slash", "b", "B", "c", "s", "question_mark")
+"""The kiosk's footer reads in its own order (``c`` is Contact there, after the reading keys)."""
+
+
+@dataclass(frozen=True)
+class StartAt:
+    """Where the reader opens: an article, a section and a position in it (all optional)."""
+
+    article_id: str = ""
+    section_id: str = ""
+    anchor: str = ""
+    fraction: float = 0.0
+    note: str = ""
+    """Told to the reader once the screen is up (for example that the position was restored)."""
+
 
 class ReaderScreen(Screen[None]):
     """Contents on the left, the current section on the right."""
@@ -45,18 +76,51 @@ class ReaderScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n,right_square_bracket", "next", "Next"),
         Binding("p,left_square_bracket", "previous", "Prev"),
+        Binding("p,left_square_bracket", "back", "Back"),
         Binding("c", "toggle_contents", "Contents"),
         Binding("slash", "search", "Search"),
         Binding("b", "bookmark", "Mark"),
         Binding("B", "bookmarks", "Bookmarks"),
+        Binding("B", "marks", "Marks"),
+        Binding("c", "contact", "Contact"),
+        Binding("s", "start_over", "Start over"),
         Binding("N", "previous_match", "Prev match", show=False),
         Binding("escape", "clear_search", "Clear search", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
+        Binding("plus", "widen", "Wider", show=False),
+        Binding("minus", "narrow", "Narrower", show=False),
+        Binding("equals_sign", "reset_width", "Reset width", show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        library: Library,
+        store: Store,
+        layouts: Layouts,
+        palette: Callable[[], Palette],
+        *,
+        start: StartAt | None = None,
+        reading_width: int | None = None,
+        kiosk: bool = False,
+        featured: str = "",
+    ) -> None:
+        super().__init__(classes="-kiosk" if kiosk else None)
+        if kiosk:
+            # The footer lists keys in the order they first appear; the kiosk's Contact sits late.
+            keys = self._bindings.key_to_bindings
+            ordered = {key: keys[key] for key in KIOSK_FOOTER_ORDER if key in keys}
+            self._bindings.key_to_bindings = ordered | keys
+        self.library = library
+        self.store = store
+        self.layouts = layouts
+        self._palette = palette
+        self.start = start or StartAt()
+        self.kiosk = kiosk
+        self.featured = featured
+        """Id of the article the kiosk features (its contact is the one always shown)."""
+        self.reading_width: int | None = KIOSK_WIDTH if kiosk else reading_width
+        self.search_index: SearchIndex | None = None
         self.article: Article | None = None
         self.section: Section | None = None
         self._save_timer: Timer | None = None
@@ -69,38 +133,51 @@ class ReaderScreen(Screen[None]):
         """Every match of ``search_query`` in reading order, once listed."""
         self._chosen: tuple[str, str, int] = ("", "", -1)
 
-    @property
-    def kapp(self) -> KReaderApp:
-        """The app, typed."""
-        return kreader_app(self.app)
-
     def compose(self) -> ComposeResult:
-        yield Header(icon="≡")
+        yield Header(icon="✚" if self.kiosk else "≡")
         with Horizontal(id="main"):
             yield ContentsTree(id="contents")
             yield SectionView(id="section")
         yield Static(id="too-small")
-        # Compact and without the palette hint (ctrl+p still opens it), so every key, q included, fits in 80
-        # columns.
-        yield Footer(compact=True, show_command_palette=False)
+        if self.kiosk:
+            with Vertical(id="attract"):
+                yield Static("Press any key or touch the screen to read", id="attract-hint")
+                yield ProgressBar(
+                    total=1.0, show_eta=False, show_percentage=False, id="attract-bar"
+                )
+            yield Static("", id="kiosk-contact")
+            yield Static("", id="kiosk-disclaimer")
+            yield KeysFooter(show_command_palette=False)
+        else:
+            # Compact and without the palette hint (ctrl+p still opens it), so every key, q included, fits
+            # in 80 columns.
+            yield KeysFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.set_up()
-
-    def set_up(self) -> None:
-        """Fill the panes and open the start section (subclasses extend this, not ``on_mount``, which
-        Textual calls once per class)."""
-        app = self.kapp
-        start = app.start
-        article = app.library.article(start.article_id) or app.library.articles[0]
-        self.query_one(ContentsTree).fill(app.library, article.id)
+        start = self.start
+        article = self.library.article(start.article_id) or self.library.articles[0]
+        self.query_one(ContentsTree).fill(self.library, article.id)
         self.refresh_bookmark_marks()
         view = self.query_one(SectionView)
-        view.max_width = app.reading_width
+        view.max_width = self.reading_width
         view.focus()
         section = article.section(start.section_id) if start.section_id else None
         self.open(article, section or article.sections[0], start.anchor, start.fraction, save=False)
         self._check_size()
+        self.show_store_messages()
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+        if self.kiosk:
+            self.update_contact()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Which keys act in this mode: the kiosk has its own few, the reader all of its own."""
+        if action in READER_ONLY:
+            return not self.kiosk
+        if action in KIOSK_ONLY:
+            return self.kiosk
+        if action == "copy_text":
+            return not self.kiosk
+        return True
 
     # -- opening things --------------------------------------------------------------------------------
 
@@ -115,7 +192,7 @@ class ReaderScreen(Screen[None]):
     ) -> None:
         """Show ``section`` of ``article`` at a position, and make the header and contents follow."""
         if self.article is not article:
-            self.query_one(ContentsTree).ensure_article(self.kapp.library, article.id)
+            self.query_one(ContentsTree).ensure_article(self.library, article.id)
         self.article, self.section = article, section
         view = self.query_one(SectionView)
         view.show(self._provider(section), anchor, fraction)
@@ -142,12 +219,15 @@ class ReaderScreen(Screen[None]):
                 self._provider(sections[neighbour])(view.layout_.width)
 
     def _provider(self, section: Section) -> Callable[[int], SectionLayout]:
-        app = self.kapp
+        layouts, palette = self.layouts, self._palette
 
         def provide(width: int) -> SectionLayout:
-            return app.layouts.get(section, width, app.palette)
+            return layouts.get(section, width, palette())
 
         return provide
+
+    def _theme_changed(self, _theme: str) -> None:
+        self.relayout()
 
     def relayout(self) -> None:
         """Lay the current section out again (the theme or width changed), keeping the position."""
@@ -167,7 +247,7 @@ class ReaderScreen(Screen[None]):
         """Open the next (or previous) section, crossing into the neighbouring article at the ends."""
         if self.article is None or self.section is None:
             return
-        articles = self.kapp.library.articles
+        articles = self.library.articles
         index = self.article.index_of(self.section.id) + delta
         article = self.article
         if index >= len(article.sections) or index < 0:
@@ -186,7 +266,7 @@ class ReaderScreen(Screen[None]):
 
     def open_place(self, place: Place) -> None:
         """Open what a contents entry, bookmark or link points at."""
-        article = self.kapp.library.article(place.article_id)
+        article = self.library.article(place.article_id)
         if article is None:
             return
         section = article.section(place.section_id) if place.section_id else article.sections[0]
@@ -196,21 +276,27 @@ class ReaderScreen(Screen[None]):
 
     def open_bookmark(self, bookmark: Bookmark) -> None:
         """Go to a bookmark; a stale one (its section is gone) opens the article's start with a message."""
-        library = self.kapp.library
-        article = library.article(bookmark.article_id)
+        article = self.library.article(bookmark.article_id)
         section = article.section(bookmark.section_id) if article else None
         if article is not None and section is not None:
             self.open(article, section, bookmark.anchor, bookmark.fraction)
             return
-        article = article or library.articles[0]
+        article = article or self.library.articles[0]
         self.open(article, article.sections[0])
         self.notify(
             f"{bookmark.section_title!r} is no longer in {bookmark.article_title!r}; opened {article.title!r}.",
             severity="warning",
             timeout=5,
+            markup=False,
         )
 
-    # -- messages from widgets ---------------------------------------------------------------------------
+    def go_home(self, article_id: str) -> None:
+        """Forget the search and show an article's first section (the kiosk's start screen)."""
+        self.end_search(quiet=True)
+        article = self.library.article(article_id) or self.library.articles[0]
+        self.open(article, article.sections[0], save=False)
+
+    # -- messages from widgets and the app ----------------------------------------------------------------
 
     @on(ContentsTree.Opened)
     def _contents_opened(self, message: ContentsTree.Opened) -> None:
@@ -231,6 +317,32 @@ class ReaderScreen(Screen[None]):
     def _link_clicked(self, message: SectionView.LinkClicked) -> None:
         self.follow_link(message.href)
 
+    def on_index_ready(self, message: IndexReady) -> None:
+        self.search_index = message.index
+        if self.search_query and self._matches is None:
+            self._list_matches(message.index, self.search_query)
+
+    def on_library_changed(self, message: LibraryChanged) -> None:
+        """The content folder changed: show the new text at the same place where it still exists."""
+        library = message.library
+        current = (
+            self.article.id if self.article else "",
+            self.section.id if self.section else "",
+        )
+        self.library = library
+        self.search_index = None
+        self.end_search(quiet=True)
+        article = (
+            library.article(current[0]) or library.article(self.featured) or library.articles[0]
+        )
+        section = article.section(current[1]) or article.sections[0]
+        self.query_one(ContentsTree).fill(library, article.id)
+        self.refresh_bookmark_marks()
+        self.article = None
+        self.open(article, section, save=False)
+        if self.kiosk:
+            self.update_contact()
+
     def follow_link(self, href: str) -> None:
         """Jump to an ``#anchor`` or another article of the library; never fetch anything external."""
         if self.article is None:
@@ -238,27 +350,38 @@ class ReaderScreen(Screen[None]):
         href = unquote(href.strip())
         target, _, fragment = href.partition("#")
         if "://" in target or target.startswith(("mailto:", "tel:", "//")):
-            self.notify(f"External link, not opened: {href}", timeout=4)
+            self.notify(f"External link, not opened: {href}", timeout=4, markup=False)
             return
         article: Article | None = self.article
         if target:
             name = target.rsplit("/", 1)[-1]
             article_id = name[:-3] if name.lower().endswith(".md") else name
-            article = self.kapp.library.article(article_id)
+            article = self.library.article(article_id)
         if article is None:
-            self.notify(f"No article in this library for the link {href!r}.", severity="warning")
+            self.notify(
+                f"No article in this library for the link {href!r}.",
+                severity="warning",
+                markup=False,
+            )
             return
         if not fragment:
             self.open(article, article.sections[0])
             return
         found = article.anchor(fragment.lower())
         if found is None:
-            self.notify(f"No heading {fragment!r} in {article.title}.", severity="warning")
+            self.notify(
+                f"No heading {fragment!r} in {article.title}.", severity="warning", markup=False
+            )
             return
         section, sub = found
         self.open(article, section, sub.id if sub else "")
 
     # -- saving ------------------------------------------------------------------------------------------
+
+    def show_store_messages(self) -> None:
+        """Show any warning the store produced (a moved corrupt file, a read-only folder)."""
+        for message in self.store.take_messages():
+            self.notify(message, severity="warning", timeout=10, markup=False)
 
     def schedule_save(self) -> None:
         """Save the reading position once the reader stops moving for a moment."""
@@ -273,8 +396,9 @@ class ReaderScreen(Screen[None]):
         """Write where the reader is to the store."""
         self._save_timer = None
         if self._pending is not None:
-            self.kapp.save_position(*self._pending)
+            self.store.save_position(Position(*self._pending, time.time()))
             self._pending = None
+            self.show_store_messages()
 
     def on_unmount(self) -> None:
         if self._save_timer is not None:
@@ -292,6 +416,9 @@ class ReaderScreen(Screen[None]):
     def action_previous(self) -> None:
         self.step(-1)
 
+    def action_back(self) -> None:
+        self.step(-1)
+
     def action_previous_match(self) -> None:
         if self.search_query:
             self.step_match(-1)
@@ -305,36 +432,120 @@ class ReaderScreen(Screen[None]):
     def action_help(self) -> None:
         from kreader.screens.help import HelpScreen
 
-        self.app.push_screen(HelpScreen())
+        palette = self._palette()
+        self.app.push_screen(HelpScreen(kiosk=self.kiosk, theme=palette.rich_theme()))
 
     async def action_quit(self) -> None:
         await self.app.action_quit()
 
     def action_search(self) -> None:
-        self.kapp.open_search()
+        from kreader.screens.search import SearchChoice, SearchScreen
+
+        def chosen(choice: SearchChoice | None) -> None:
+            if choice is not None:
+                hit = choice.hit
+                self.start_matches(choice.query, hit.article_id, hit.section_id, hit.occurrence)
+                self.show_match(
+                    hit.article_id, hit.section_id, hit.term, hit.occurrence, hit.fraction
+                )
+
+        self.app.push_screen(SearchScreen(self.search_index), chosen)
 
     def action_clear_search(self) -> None:
-        if self.search_query:
-            self.search_query = ""
-            self._match_index = -1
-            view = self.query_one(SectionView)
-            view.highlight = None
-            view.refresh()
+        self.end_search()
+
+    def end_search(self, *, quiet: bool = False) -> None:
+        """Stop stepping through matches: ``n`` and ``p`` move between sections again."""
+        if not self.search_query:
+            return
+        self.search_query = ""
+        self._match_index = -1
+        self._matches = None
+        view = self.query_one(SectionView)
+        view.highlight = None
+        view.refresh()
+        if not quiet:
             self.notify("Search cleared: n and p step through sections again.", timeout=2)
 
     def action_bookmark(self) -> None:
-        if self.article is None or self.section is None:
+        """Bookmark this place, or remove the bookmark already here."""
+        article, section = self.article, self.section
+        if article is None or section is None:
             return
         anchor, fraction = self.query_one(SectionView).position()
-        self.kapp.toggle_bookmark(self.article, self.section, anchor, fraction)
+        existing = self.store.find(article.id, section.id, anchor, fraction)
+        if existing is not None:
+            self.store.remove(existing.id)
+            self.notify(f"Bookmark removed: {section.title}", timeout=2, markup=False)
+        else:
+            self.store.add(article.id, section.id, anchor, fraction, article.title, section.title)
+            self.notify(f"Bookmarked: {section.title}", timeout=2, markup=False)
+        self.show_store_messages()
+        self.refresh_bookmark_marks()
 
     def action_bookmarks(self) -> None:
-        self.kapp.open_bookmarks()
+        from kreader.screens.bookmarks import BookmarksScreen
+
+        def chosen(bookmark: Bookmark | None) -> None:
+            self.refresh_bookmark_marks()
+            self.show_store_messages()
+            if bookmark is not None:
+                self.open_bookmark(bookmark)
+
+        self.app.push_screen(BookmarksScreen(self.store, self.library), chosen)
+
+    def action_marks(self) -> None:
+        self.action_bookmarks()
 
     def refresh_bookmark_marks(self) -> None:
         """Star the sections that hold bookmarks in the contents pane."""
-        marked = {(b.article_id, b.section_id) for b in self.kapp.store.list()}
-        self.query_one(ContentsTree).mark_bookmarks(self.kapp.library, marked)
+        marked = {(b.article_id, b.section_id) for b in self.store.list()}
+        self.query_one(ContentsTree).mark_bookmarks(self.library, marked)
+
+    # -- reading width -----------------------------------------------------------------------------------
+
+    def _set_width(self, width: int | None) -> None:
+        self.reading_width = width
+        view = self.query_one(SectionView)
+        view.max_width = width
+        shown = "full" if width is None else f"{view.text_width} columns"
+        self.notify(f"Reading width: {shown}", timeout=1.5)
+        self.post_message(PreferenceChanged("width", width))
+
+    def action_widen(self) -> None:
+        current = self.query_one(SectionView).text_width
+        self._set_width(min(MAX_READING_WIDTH, current + WIDTH_STEP))
+
+    def action_narrow(self) -> None:
+        current = self.query_one(SectionView).text_width
+        self._set_width(max(MIN_READING_WIDTH, current - WIDTH_STEP))
+
+    def action_reset_width(self) -> None:
+        self._set_width(None)
+
+    # -- kiosk -------------------------------------------------------------------------------------------
+
+    def update_contact(self) -> None:
+        """Show the featured article's contact and disclaimer in the always-visible lines."""
+        reach, note = contact_lines(*contact_info(self.library, self.featured))
+        width = max(20, self.app.size.width - 2)
+        if len(note) > 2 * width:
+            note = SHORT_DISCLAIMER
+        self.query_one("#kiosk-contact", Static).update(Text.assemble(("☎ ", "bold"), reach))
+        self.query_one("#kiosk-disclaimer", Static).update(Text(note))
+
+    def show_attract(self, on: bool, countdown: float) -> None:
+        """Show or hide the attract banner, with the time left before the next page (0 to 1)."""
+        self.set_class(on, "-attract")
+        self.query_one("#attract-bar", ProgressBar).progress = countdown
+
+    def action_contact(self) -> None:
+        from kreader.screens.contact import ContactScreen
+
+        self.app.push_screen(ContactScreen(*contact_info(self.library, self.featured)))
+
+    def action_start_over(self) -> None:
+        self.post_message(StartOver())
 
     # -- search results ----------------------------------------------------------------------------------
 
@@ -342,7 +553,7 @@ class ReaderScreen(Screen[None]):
         self, article_id: str, section_id: str, term: str, occurrence: int, fraction: float
     ) -> None:
         """Open a section at a search match and mark it."""
-        article = self.kapp.library.article(article_id)
+        article = self.library.article(article_id)
         section = article.section(section_id) if article else None
         if article is None or section is None:
             return
@@ -363,14 +574,14 @@ class ReaderScreen(Screen[None]):
         """Go to the next or previous match of the active search, anywhere in the library."""
         matches = self._matches
         if matches is None:  # still being listed in the background: list them now
-            index = self.kapp.search_index
+            index = self.search_index
             if index is None:
                 self.notify("The search index is still being built.", timeout=2)
                 return
             matches = self._matches = index.occurrences(self.search_query)
             self._match_index = self._position_in(matches)
         if not matches:
-            self.notify(f"No matches for {self.search_query!r}.", timeout=2)
+            self.notify(f"No matches for {self.search_query!r}.", timeout=2, markup=False)
             return
         self._match_index = (self._match_index + delta) % len(matches)
         hit = matches[self._match_index]
@@ -387,9 +598,8 @@ class ReaderScreen(Screen[None]):
         self._chosen = (article_id, section_id, occurrence)
         self._matches = None
         self._match_index = -1
-        index = self.kapp.search_index
-        if index is not None:
-            self._list_matches(index, query)
+        if self.search_index is not None:
+            self._list_matches(self.search_index, query)
 
     @work(thread=True, exclusive=True, group="matches")
     def _list_matches(self, index: SearchIndex, query: str) -> None:
@@ -412,6 +622,8 @@ class ReaderScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self._check_size()
+        if self.kiosk:
+            self.update_contact()
 
     def _check_size(self) -> None:
         width, height = self.app.size

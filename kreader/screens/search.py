@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -13,11 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from kreader.screens import kreader_app
-from kreader.search import Hit
-
-if TYPE_CHECKING:
-    from kreader.app import KReaderApp
+from kreader.messages import IndexReady
+from kreader.search import Hit, SearchIndex
 
 RESULT_LIMIT = 50
 
@@ -35,8 +33,16 @@ def hit_label(hit: Hit) -> Text:
     return label
 
 
-class SearchScreen(ModalScreen[None]):
-    """Type to search; ``enter`` or a click opens a result; ``escape`` closes."""
+@dataclass(frozen=True)
+class SearchChoice:
+    """The result a reader opened, and the query that found it (``n`` and ``N`` then follow it)."""
+
+    query: str
+    hit: Hit
+
+
+class SearchScreen(ModalScreen[SearchChoice | None]):
+    """Type to search; ``enter`` or a click hands the result back; ``escape`` closes with None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
@@ -44,14 +50,12 @@ class SearchScreen(ModalScreen[None]):
     ]
     DEFAULT_CLASSES = "dialog"
 
-    def __init__(self, query: str = "") -> None:
+    def __init__(self, index: SearchIndex | None, query: str = "") -> None:
         super().__init__()
+        self.index = index
+        """None until the app says the index is ready (`IndexReady`)."""
         self._initial = query
         self.hits: list[Hit] = []
-
-    @property
-    def kapp(self) -> KReaderApp:
-        return kreader_app(self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
@@ -79,10 +83,9 @@ class SearchScreen(ModalScreen[None]):
         if not query.strip():
             status.update("")
             return
-        index = self.kapp.search_index
+        index = self.index
         if index is None:
             status.update("Preparing the search index…")
-            self.set_timer(0.2, lambda: self.run_search(self.query_one(Input).value))
             return
         self.hits = index.search(query, limit=RESULT_LIMIT)
         # A divider between results (None), so one result's snippet does not run into the next one's title.
@@ -100,6 +103,10 @@ class SearchScreen(ModalScreen[None]):
         else:
             status.update("No matches.")
 
+    def on_index_ready(self, message: IndexReady) -> None:
+        self.index = message.index
+        self.run_search(self.query_one(Input).value)
+
     @on(Input.Submitted)
     def _submitted(self) -> None:
         results = self.query_one(OptionList)
@@ -111,18 +118,12 @@ class SearchScreen(ModalScreen[None]):
         self.choose(event.option_index)
 
     def choose(self, number: int) -> None:
-        """Open result ``number`` in the reader and make its query the one ``n``/``N`` follow."""
-        if not 0 <= number < len(self.hits):
-            return
-        hit = self.hits[number]
-        query = self.query_one(Input).value
-        reader = self.kapp.reader()
-        self.dismiss()
-        reader.start_matches(query, hit.article_id, hit.section_id, hit.occurrence)
-        reader.show_match(hit.article_id, hit.section_id, hit.term, hit.occurrence, hit.fraction)
+        """Hand result ``number`` and its query back to the reader."""
+        if 0 <= number < len(self.hits):
+            self.dismiss(SearchChoice(self.query_one(Input).value, self.hits[number]))
 
     def action_close(self) -> None:
-        self.dismiss()
+        self.dismiss(None)
 
     def action_focus_results(self) -> None:
         if self.hits:

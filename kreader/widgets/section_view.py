@@ -10,6 +10,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -17,6 +18,28 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from kreader.layout import LINK_META, SectionLayout
+
+STRIPS_KEPT = 512
+"""Strips kept, over all layouts, for the lines drawn last: a few screens' worth.
+
+A `Strip` starts out with seven caches of its own (about 1.5 KB before any use), so a `Strip` per line made a
+laid-out section weigh about 2.5 KB a line, 45-60 times its Markdown, and the layout cache (and the kiosk,
+which cycles through sections for days) grow accordingly. Layouts keep plain segment lists; only the lines
+drawn last keep their `Strip`, so drawing a screen again still finds each line's caches warm.
+"""
+_strips: LRUCache[tuple[int, int], tuple[list[list[Segment]], Strip]] = LRUCache(STRIPS_KEPT)
+
+
+def strip_of(layout: SectionLayout, index: int) -> Strip:
+    """Line ``index`` of a layout as a `Strip`, from the shared cache of recently drawn lines."""
+    key = (id(layout.lines), index)
+    cached = _strips.get(key)
+    if cached is not None and cached[0] is layout.lines:  # not a reused id
+        return cached[1]
+    strip = Strip(layout.lines[index])
+    _strips[key] = (layout.lines, strip)
+    return strip
+
 
 LayoutProvider = Callable[[int], SectionLayout]
 """Lays the current section out for a given width (the screen owns content and cache)."""
@@ -184,7 +207,7 @@ class SectionView(ScrollView, can_focus=True):
         layout = self.layout_
         if layout is None or index >= len(layout.lines):
             return Strip.blank(width, base)
-        strip = layout.lines[index]
+        strip = strip_of(layout, index)
         if self.highlight and self.highlight[0] == index:
             _, start, end = self.highlight
             mark = Style(reverse=True, bold=True)

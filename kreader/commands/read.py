@@ -1,20 +1,21 @@
-"""Turn command-line arguments into a running reader (or kiosk), checking everything before drawing."""
+"""The reader (and, with ``--kiosk`` or ``kiosk = true``, the kiosk): the command run when none is named.
+
+Everything is checked before anything is drawn: a bad theme, article or section is one line and exit status 2.
+"""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
 import signal
 import sys
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from kreader.cli import CliError
-from kreader.content import Library, LibraryError, default_content_dir, load_library
-from kreader.settings import Settings, SettingsError, default_config_path, load_settings
+from kreader.commands.context import Context
+from kreader.content import Library, LibraryError, load_library
+from kreader.errors import CliError
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -125,44 +126,22 @@ class SignalGuard:
             stream.flush()
 
 
-def resolve_settings(args: argparse.Namespace) -> tuple[Settings, Path]:
-    """Load the settings file named by ``--config``, ``KREADER_CONFIG`` or the default place."""
-    path = default_config_path(getattr(args, "config", None))
-    try:
-        return load_settings(path), path
-    except SettingsError as exc:
-        raise CliError(str(exc)) from None
-
-
-def resolve_library(args: argparse.Namespace, settings: Settings | None = None) -> Library:
-    """Load the library from ``--content``, the settings, or the bundled folder."""
-    folder = getattr(args, "content", None)
-    if folder is None and settings is not None and settings.content:
-        folder = Path(settings.content).expanduser()
-    try:
-        return load_library(Path(folder) if folder else default_content_dir())
-    except LibraryError as exc:
-        raise CliError(str(exc)) from None
-
-
-def run_reader(args: argparse.Namespace) -> int:
+def run(ctx: Context) -> int:
     """Open the reader (or, with ``--kiosk`` or ``kiosk = true``, the kiosk); returns the exit status."""
-    settings, config_path = resolve_settings(args)
+    args = ctx.args
+    settings = ctx.settings
     kiosk = bool(args.kiosk or settings.kiosk)
     if kiosk:
         from kreader.kiosk import sanitize_environment
 
         sanitize_environment(os.environ, allow_web_driver=True)
     try:
-        library = resolve_library(args, settings)
-    except CliError as exc:
+        library = ctx.library()
+    except LibraryError as exc:
         if not kiosk:
             raise
         # A kiosk never exits over content: it shows a calm notice and keeps checking the folder.
-        from kreader.content import Library
-
-        folder = args.content or (Path(settings.content).expanduser() if settings.content else None)
-        library = Library(Path(folder) if folder else default_content_dir(), ())
+        library = Library(ctx.content_dir, ())
         load_error = str(exc)
     else:
         load_error = ""
@@ -174,7 +153,8 @@ def run_reader(args: argparse.Namespace) -> int:
                 f"unknown theme {args.theme!r}; choose one of: {', '.join(theme_names())}"
             )
 
-    from kreader.app import StartAt, make_app
+    from kreader.factory import make_app
+    from kreader.screens.reader import StartAt
 
     notices = [f"Skipped {error}" for error in library.errors]
     start = StartAt()
@@ -218,9 +198,9 @@ def run_reader(args: argparse.Namespace) -> int:
             status = run_kiosk(build, guard.run)
         return status
     else:
-        from kreader.store import default_data_dir, open_store
+        from kreader.store import open_store
 
-        store = open_store(default_data_dir(getattr(args, "data_dir", None)))
+        store = open_store(ctx.data_dir)
         if not args.section and not args.article and not args.fresh:
             saved = store.last_position()
             article = library.article(saved.article_id) if saved else None
@@ -237,7 +217,7 @@ def run_reader(args: argparse.Namespace) -> int:
             start=start,
             notices=notices,
             theme=args.theme,
-            config_path=config_path,
+            config_path=ctx.config_path,
         )
     try:
         with SignalGuard() as guard:

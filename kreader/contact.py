@@ -1,0 +1,58 @@
+"""How to reach the clinic: the contact line, the disclaimer with 988, and the QR payload (no Textual)."""
+
+from __future__ import annotations
+
+from kreader.content import Article, Contact, Library
+
+CRISIS_LINE = "In a crisis in the US, call or text 988."
+SHORT_DISCLAIMER = "Not medical advice: ask a clinician. In a crisis (US), call or text 988."
+"""Used where the article's own disclaimer would take more than two lines."""
+DEFAULT_DISCLAIMER = "General information only, not medical advice. Talk to a qualified clinician."
+
+
+def featured_article(library: Library, featured: str) -> Article | None:
+    """The article the kiosk features: the one named in the settings, else the first."""
+    return library.article(featured) or (library.articles[0] if library.articles else None)
+
+
+def contact_info(library: Library, featured: str) -> tuple[Contact, str]:
+    """Contact and disclaimer of the featured article (or of the first article that has a contact)."""
+    article = featured_article(library, featured)
+    candidates = [article] if article else []
+    candidates += [a for a in library.articles if a is not article]
+    for candidate in candidates:
+        if candidate.contact:
+            return candidate.contact, candidate.disclaimer or (
+                article.disclaimer if article else ""
+            )
+    return Contact(), article.disclaimer if article else ""
+
+
+def contact_lines(contact: Contact, disclaimer: str) -> tuple[str, str]:
+    """The two lines always on screen: how to reach the clinic, and the disclaimer with 988."""
+    reach = " · ".join(part for part in (contact.name, contact.address, contact.phone) if part)
+    note = disclaimer or DEFAULT_DISCLAIMER
+    if "988" not in note:
+        note = f"{note} {CRISIS_LINE}"
+    return reach or "Ask at the front desk for help.", note
+
+
+def contact_qr_data(contact: Contact) -> str:
+    """A MECARD a phone camera offers to save as a contact (phone and address); short, so the code stays small."""
+
+    def escape(value: str) -> str:
+        for char in "\\;,:":
+            value = value.replace(char, "\\" + char)
+        return value
+
+    digits = "".join(c for c in contact.phone if c.isdigit() or c == "+")
+    if digits and not digits.startswith("+") and len(digits) == 10:
+        digits = "+1" + digits
+    fields = [f"N:{escape(contact.name or 'Clinic')}"]
+    if digits:
+        fields.append(f"TEL:{digits}")
+    if contact.address:
+        fields.append(f"ADR:{escape(contact.address)}")
+    if contact.url:
+        fields.append(f"URL:{escape(contact.url)}")
+    return "MECARD:" + ";".join(fields) + ";;"

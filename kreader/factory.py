@@ -1,0 +1,42 @@
+"""`make_app` builds the reader or the kiosk without running it; the command line and every test use it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from kreader.app import KReaderApp
+from kreader.content import Library
+from kreader.kiosk_app import KioskApp
+from kreader.screens.reader import StartAt
+from kreader.settings import Settings
+from kreader.store import Store
+
+
+def make_app(
+    library: Library,
+    store: Store,
+    settings: Settings | None = None,
+    *,
+    start: StartAt | None = None,
+    notices: Sequence[str] = (),
+    theme: str | None = None,
+    config_path: Path | None = None,
+    kiosk: bool = False,
+    clock: Callable[[], float] = time.monotonic,
+) -> KReaderApp:
+    """Build the reader (or the kiosk) without running it."""
+    settings = settings or Settings()
+    if kiosk:
+        return KioskApp(library, store, settings, notices=notices, theme=theme, clock=clock)
+    return KReaderApp(
+        library,
+        store,
+        settings,
+        start=start,
+        notices=notices,
+        theme=theme,
+        config_path=config_path,
+        clock=clock,
+    )

@@ -1,0 +1,56 @@
+"""The kiosk's contact dialog: how to reach the clinic, with a QR code a phone can scan."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from kreader.contact import contact_lines, contact_qr_data
+from kreader.content import Contact
+from kreader.widgets.qr import qr_text
+
+
+class ContactScreen(ModalScreen[None]):
+    """How to reach the clinic, with a QR code a phone can scan to take the contact home."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,c", "close", "Close")]
+    DEFAULT_CLASSES = "dialog"
+
+    def __init__(self, contact: Contact, disclaimer: str) -> None:
+        super().__init__()
+        self.contact = contact
+        self.disclaimer = disclaimer
+
+    def compose(self) -> ComposeResult:
+        reach = [
+            part for part in (self.contact.name, self.contact.address, self.contact.phone) if part
+        ]
+        with Vertical(id="dialog-body"):
+            yield Static("Contact the clinic", id="dialog-title")
+            with Horizontal(id="contact-row"):
+                if self.contact:
+                    yield Static(qr_text(contact_qr_data(self.contact)), id="contact-qr")
+                with Vertical(id="contact-text"):
+                    yield Static(
+                        "\n".join(reach) or "Please ask at the front desk.",
+                        id="contact-details",
+                        markup=False,
+                    )
+                    yield Static(
+                        "Scan the code with your phone's camera to save this number and address.",
+                        classes="dialog-hint",
+                    )
+                    yield Static(
+                        contact_lines(self.contact, self.disclaimer)[1],
+                        id="contact-disclaimer",
+                        markup=False,
+                    )
+            yield Static("escape or c closes", classes="dialog-hint")
+
+    def action_close(self) -> None:
+        self.dismiss()

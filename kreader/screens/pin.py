@@ -1,0 +1,76 @@
+"""The kiosk's staff PIN prompt: hands back whether the right PIN was entered."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from kreader.kiosk import PinGate
+
+
+class PinScreen(ModalScreen[bool]):
+    """Staff exit: dismisses with True for the right PIN; five wrong tries lock the prompt for a minute."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CLASSES = "dialog"
+
+    def __init__(self, gate: PinGate) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog-body"):
+            yield Static("Staff exit", id="dialog-title")
+            yield Input(
+                password=True, restrict=r"[0-9]*", max_length=12, placeholder="PIN", id="pin-input"
+            )
+            yield Static("Enter the staff PIN and press enter.", id="pin-status")
+            yield Static("escape returns to reading", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+        self._show_lock()
+
+    def _show_lock(self) -> bool:
+        left = self.gate.locked_for()
+        if left > 0:
+            self.query_one("#pin-status", Static).update(
+                f"Too many wrong tries. Try again in {left:.0f} s."
+            )
+            return True
+        return False
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        pin = event.value
+        event.input.value = ""
+        if not self._show_lock():
+            self.query_one("#pin-status", Static).update("Checking…")
+            self.check(pin)
+
+    @work(thread=True, exclusive=True, group="pin")
+    def check(self, pin: str) -> None:
+        """Hashing a PIN takes a fifth of a second: do it off the UI thread."""
+        result = self.gate.attempt(pin)
+        self.app.call_from_thread(self._show_result, result)
+
+    def _show_result(self, result: str) -> None:
+        status = self.query_one("#pin-status", Static)
+        if result == "ok":
+            self.dismiss(True)
+        elif result == "no-pin":
+            status.update("No staff PIN is set: stop the kiosk from its service manager.")
+        elif not self._show_lock():
+            left = self.gate.attempts_left
+            status.update(
+                f"Wrong PIN. {left} tr{'y' if left == 1 else 'ies'} left before a one-minute lock."
+            )
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
