@@ -11,7 +11,6 @@ Markdown parser) is loaded only by ``add``, which checks the place against the l
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from kreader.commands.context import Context
 from kreader.errors import CliError
+from kreader.humanize import ago
 from kreader.store import (
     DB_NAME,
     MAX_TEXT,
@@ -339,20 +339,6 @@ def _where(bookmark: Bookmark) -> str:
     return place
 
 
-def describe_age(created: float, now: float) -> str:
-    """How long ago, as people say it ("3 days ago"); a date once that stops being useful."""
-    seconds = now - created
-    if seconds < -60 or seconds >= 60 * 86400:
-        return dt.datetime.fromtimestamp(created).strftime("%Y-%m-%d")
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = int(seconds // size)
-            if unit == "day" and count == 1:
-                return "yesterday"
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
-    return "just now"
-
-
 def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
@@ -362,7 +348,7 @@ def format_table(bookmarks: list[Bookmark], now: float, width: int) -> str:
     rows = [
         (
             str(b.id),
-            describe_age(b.created, now),
+            ago(b.created, now),
             _one_line(b.article_title),
             _where_in_article(b),
             _one_line(b.note),

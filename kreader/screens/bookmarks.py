@@ -20,6 +20,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kreader.content import Library
+from kreader.humanize import ago
 from kreader.messages import BookmarksChanged
 from kreader.store import Bookmark, Store
 
@@ -27,16 +28,6 @@ PAGE = 100
 """Bookmarks read and laid out at a time: several screens' worth, even on a tall terminal."""
 NEAR_END = 20
 """How close (in rows) the highlight or the view may come to the last row held before the next page is read."""
-
-
-def age(created: float, now: float) -> str:
-    """How long ago, in words a reader skims: "just now", "5 minutes ago", "3 days ago"."""
-    seconds = max(0.0, now - created)
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = int(seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "just now"
 
 
 class NoteScreen(ModalScreen[str | None]):
@@ -112,7 +103,7 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
             ("  ·  ", "dim"),
             (bookmark.article_title, "italic"),
             ("  ·  ", "dim"),
-            (age(bookmark.created, now), "dim"),
+            (ago(bookmark.created, now), "dim"),
         )
         if self.is_stale(bookmark):
             text.append("  (no longer in the library)", style="bold red")
