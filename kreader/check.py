@@ -21,7 +21,6 @@ from markdown_it.token import Token
 
 from kreader.content import (
     FRONT_MATTER_FENCE,
-    MAX_FILE_BYTES,
     OPENING_TITLE,
     Article,
     ContentError,
@@ -31,6 +30,7 @@ from kreader.content import (
     library_files,
     markdown_parser,
     parse_article,
+    read_source,
     slugify,
     strip_controls,
 )
@@ -118,7 +118,7 @@ def check_report(root: Path) -> Report:
     articles: dict[str, Article | None] = {}  # article id -> article (None when it cannot be used)
     parsed: list[tuple[Article, list[Token]]] = []
     for path in files:
-        article, tokens, found = _check_file(path)
+        article, tokens, found = _check_file(path, root)
         articles.setdefault(path.stem, article)
         if article is not None:
             parsed.append((article, tokens))
@@ -129,26 +129,17 @@ def check_report(root: Path) -> Report:
     return Report(root, tuple(files), tuple(problems))
 
 
-def _check_file(path: Path) -> tuple[Article | None, list[Token], list[Problem]]:
+def _check_file(path: Path, root: Path) -> tuple[Article | None, list[Token], list[Problem]]:
     """Read, decode and parse one file: (article, its full token stream, problems).
 
     Everything but links is checked here; links need every article of the library.
     """
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            message = f"file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})"
-            return None, [], [_error(path, 1, message)]
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, [], [_error(path, 1, f"cannot read file: {exc.strerror or exc}")]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        byte = f"byte 0x{data[exc.start]:02x} at offset {exc.start}"
-        message = f"not valid UTF-8 ({byte}); save the file as UTF-8"
-        return None, [], [_error(path, line, message)]
+    text = read_source(path, root)
+    if isinstance(text, ContentError):
+        reason = text.reason
+        if reason.startswith("not valid UTF-8"):
+            reason += "; save the file as UTF-8"
+        return None, [], [_error(path, text.line, reason)]
 
     # Line endings as the content model reads them, so '\r' is not taken for a control character.
     text = text.replace("\r\n", "\n").replace("\r", "\n")

@@ -19,6 +19,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from kreader.sources import MAX_TOML_DEPTH, SourceError, read_regular, toml_too_deep
+
 FRONT_MATTER_FENCE = "+++"
 """Line that opens and closes the optional TOML front matter."""
 
@@ -222,29 +224,32 @@ class Article:
         """The article's sections, in order; never empty."""
         return split_sections(self.body, self.body_line)
 
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        """Section id -> position, so a lookup costs the same in an article of 50,000 sections as of 5."""
+        return {section.id: index for index, section in enumerate(self.sections)}
+
+    @cached_property
+    def _anchors(self) -> dict[str, tuple[Section, Subsection | None]]:
+        anchors: dict[str, tuple[Section, Subsection | None]] = {}
+        for section in self.sections:
+            anchors.setdefault(section.id, (section, None))
+            for sub in section.subsections:
+                anchors.setdefault(sub.id, (section, sub))
+        return anchors
+
     def section(self, section_id: str) -> Section | None:
         """The section with this id, if there is one."""
-        for section in self.sections:
-            if section.id == section_id:
-                return section
-        return None
+        index = self._positions.get(section_id)
+        return None if index is None else self.sections[index]
 
     def index_of(self, section_id: str) -> int:
         """Position of a section, or -1."""
-        for index, section in enumerate(self.sections):
-            if section.id == section_id:
-                return index
-        return -1
+        return self._positions.get(section_id, -1)
 
     def anchor(self, slug: str) -> tuple[Section, Subsection | None] | None:
         """The section (and subsection) a ``#slug`` link points at, if any."""
-        for section in self.sections:
-            if section.id == slug:
-                return section, None
-            for sub in section.subsections:
-                if sub.id == slug:
-                    return section, sub
-        return None
+        return self._anchors.get(slug)
 
 
 Heading = tuple[int, int, int, str]
@@ -373,22 +378,30 @@ def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
 
     taken: set[str] = set()
     sections: list[Section] = []
+    h3s = [h for h in headings if h[2] == 3]  # in document order, like the spans
+    next_h3 = 0
     for text, start, body_start, end in spans:
         section_id = _unique(slugify(text), taken)
         chunk = lines[body_start:end]
-        lead = len(chunk) - len("".join(chunk).lstrip("\n").splitlines(keepends=True))
-        subs = tuple(
-            Subsection(_unique(slugify(h_text), taken), h_text, h_start - body_start - lead)
-            for h_start, _, level, h_text in headings
-            if level == 3 and body_start <= h_start < end
-        )
+        lead = 0  # blank lines the source drops from its top
+        while lead < len(chunk) and chunk[lead] == "\n":
+            lead += 1
+        while next_h3 < len(h3s) and h3s[next_h3][0] < body_start:
+            next_h3 += 1
+        subs: list[Subsection] = []
+        while next_h3 < len(h3s) and h3s[next_h3][0] < end:
+            h_start, _, _, h_text = h3s[next_h3]
+            subs.append(
+                Subsection(_unique(slugify(h_text), taken), h_text, h_start - body_start - lead)
+            )
+            next_h3 += 1
         sections.append(
             Section(
                 id=section_id,
                 title=text or OPENING_TITLE,
                 source="".join(chunk).strip("\n") + "\n",
                 line=body_line + start,
-                subsections=subs,
+                subsections=tuple(subs),
             )
         )
     return tuple(sections)
@@ -422,8 +435,15 @@ def parse_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
     except StopIteration:
         raise _FrontMatterError(1, "front matter opened with '+++' is never closed") from None
     raw = "\n".join(lines[1:close])
+    deep = toml_too_deep(raw)
+    if deep is not None:
+        raise _FrontMatterError(
+            deep + 1, f"front matter nests arrays or tables more than {MAX_TOML_DEPTH} levels deep"
+        )
     try:
         data = tomllib.loads(raw)
+    except RecursionError:
+        raise _FrontMatterError(2, "front matter nests arrays or tables too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         # tomllib names the line, except for errors "at end of document": the last line before the fence.
@@ -475,24 +495,57 @@ def parse_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
     return FrontMatter(**meta), body, close + 2
 
 
-def read_article(path: Path, article_id: str | None = None) -> Article | ContentError:
-    """Read one file into an `Article`, or say why it cannot be used."""
+def outside_library(path: Path, root: Path) -> str | None:
+    """Why ``path`` (a file listed in the library folder ``root``) must not be read, if it is a symlink that
+    leads out of that folder; None otherwise. Symlinks between files of the folder keep working."""
+    if not path.is_symlink():
+        return None
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return ContentError(
-                path, 1, f"file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})"
-            )
-        data = path.read_bytes()
+        target = path.resolve(strict=True)
+        folder = root.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None  # a dangling link or a loop: reading it says so
+
+    if target.is_relative_to(folder):
+        return None
+    return "symbolic link to a file outside the library folder; skipped"
+
+
+def read_source(path: Path, root: Path | None = None) -> str | ContentError:
+    """The text of one content file (BOM removed), or why it cannot be used.
+
+    Only regular files are read (a FIFO or ``/dev/zero`` is refused, never waited on), never more than
+    `MAX_FILE_BYTES`, and with ``root`` (the library folder) not through a symlink that leaves it.
+    """
+    if root is not None:
+        problem = outside_library(path, root)
+        if problem:
+            return ContentError(path, 1, problem)
+    try:
+        data = read_regular(path, MAX_FILE_BYTES)
+    except SourceError as exc:
+        reason = str(exc)
+        return ContentError(
+            path, 1, reason if "too large" in reason else f"cannot read file: {reason}"
+        )
     except OSError as exc:
         return ContentError(path, 1, f"cannot read file: {exc.strerror or exc}")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         return ContentError(
             path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
         )
+
+
+def read_article(
+    path: Path, article_id: str | None = None, root: Path | None = None
+) -> Article | ContentError:
+    """Read one file into an `Article`, or say why it cannot be used (see `read_source`)."""
+    text = read_source(path, root)
+    if isinstance(text, ContentError):
+        return text
     return parse_article(text, path, article_id)
 
 
@@ -580,7 +633,7 @@ def load_library(root: Path) -> Library:
     errors: list[ContentError] = []
     taken: set[str] = set()
     for path in library_files(root):
-        result = read_article(path, _unique(path.stem, taken))
+        result = read_article(path, _unique(path.stem, taken), root)
         (errors if isinstance(result, ContentError) else articles).append(result)  # type: ignore[arg-type]
     if not articles:
         detail = (
