@@ -546,7 +546,10 @@ def read_article(
     text = read_source(path, root)
     if isinstance(text, ContentError):
         return text
-    return parse_article(text, path, article_id)
+    try:
+        return parse_article(text, path, article_id)
+    except RecursionError:  # the known deep structures are checked first; this is the safety net
+        return ContentError(path, 1, "the file nests its structure too deeply to be read")
 
 
 def parse_article(text: str, path: Path, article_id: str | None = None) -> Article | ContentError:
@@ -642,6 +645,21 @@ def load_library(root: Path) -> Library:
         raise LibraryError(f"{root}: no readable article (*.md) in this folder{detail}")
     articles.sort(key=_reading_order)
     return Library(root, tuple(articles), tuple(errors))
+
+
+def keep_last_good(new: Library, old: Library) -> Library:
+    """``new``, with the articles of ``old`` whose files can no longer be used put back.
+
+    A kiosk reloads its content while it runs: an edit that breaks a file (bad TOML, a FIFO swapped in) keeps
+    the article as it was last shown instead of removing it. The errors stay in the result, for the log.
+    """
+    broken = {error.path for error in new.errors}
+    present = {article.id for article in new.articles}
+    kept = [a for a in old.articles if a.path in broken and a.id not in present]
+    if not kept:
+        return new
+    articles = sorted([*new.articles, *kept], key=_reading_order)
+    return Library(new.root, tuple(articles), new.errors)
 
 
 def _reading_order(article: Article) -> tuple[bool, float, str]:

@@ -27,7 +27,14 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
 from kreader.app import KReaderApp, StartAt
-from kreader.content import Contact, Library, LibraryError, library_signature, load_library
+from kreader.content import (
+    Contact,
+    Library,
+    LibraryError,
+    keep_last_good,
+    library_signature,
+    load_library,
+)
 from kreader.kiosk import KioskPolicy, PinGate, is_key_allowed, is_staff_chord
 from kreader.screens.reader import ReaderScreen
 from kreader.settings import Settings
@@ -503,7 +510,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
             return
         for error in library.errors:
             self.call_from_thread(self._log_problem, f"content file skipped: {error}")
-        self.call_from_thread(self._swap_library, library)
+        self.call_from_thread(self._swap_library, keep_last_good(library, self.library))
 
     def _swap_library(self, library: Library) -> None:
         was_unavailable = not self.library.articles

@@ -278,3 +278,34 @@ def test_check_report_handles_every_hostile_file_at_once(tmp_path: Path) -> None
         ("deep.md", "error"),
         ("z.md", "error"),
     }
+
+
+# --- a running kiosk ------------------------------------------------------------------------------------
+
+
+@needs_fifo
+async def test_a_kiosk_reload_keeps_the_last_good_article(tmp_path: Path) -> None:
+    import time
+
+    from kreader.app import make_app
+    from kreader.kiosk_app import KioskApp
+    from kreader.settings import Settings
+    from kreader.store import MemoryStore
+
+    lib = write_library(tmp_path / "lib")
+    app = make_app(load_library(lib), MemoryStore(), Settings(kiosk=True), kiosk=True)
+    assert isinstance(app, KioskApp)
+    app.tick_seconds = 3600
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        (lib / "beta.md").write_text(deep_front_matter())
+        os.mkfifo(lib / "f.md")
+        later = time.time_ns() + 10**9
+        os.utime(lib / "beta.md", ns=(later, later))
+        app.check_content()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.is_running
+        assert [a.id for a in app.library.articles] == ["alpha", "beta"]
+        assert app.library.article("beta").title == "Beta notes"  # type: ignore[union-attr]
+        assert app.errors_logged >= 2
