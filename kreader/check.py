@@ -21,6 +21,8 @@ from markdown_it.token import Token
 
 from kreader.content import (
     FRONT_MATTER_FENCE,
+    MAX_LIST_DEPTH,
+    MAX_QUOTE_DEPTH,
     OPENING_TITLE,
     Article,
     ContentError,
@@ -150,6 +152,15 @@ def _check_file(path: Path, root: Path) -> tuple[Article | None, list[Token], li
         return None, [], [*problems, Problem(path, result.line, level, result.reason)]
     article = result
     tokens = markdown_parser().parse(article.body)
+    if article.flattened:
+        problems.append(
+            _warning(
+                path,
+                article.flattened[0],
+                f"lists or quotes nest too deeply ({len(article.flattened)} lines deeper than "
+                f"{MAX_LIST_DEPTH} lists or {MAX_QUOTE_DEPTH} quotes); readers see them at that depth",
+            )
+        )
     problems += _check_front_matter(article, strip_controls(text))
     problems += _check_structure(article, tokens)
     return article, tokens, problems

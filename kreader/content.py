@@ -192,7 +192,14 @@ class Article:
     """
 
     def __init__(
-        self, id: str, path: Path, body: str, body_line: int, meta: FrontMatter, title: str
+        self,
+        id: str,
+        path: Path,
+        body: str,
+        body_line: int,
+        meta: FrontMatter,
+        title: str,
+        flattened: tuple[int, ...] = (),
     ):
         self.id = id
         """Stable id: the file name without ``.md``."""
@@ -203,6 +210,8 @@ class Article:
         """1-based line of the file where ``body`` starts."""
         self.meta = meta
         self.title = title
+        self.flattened = flattened
+        """File lines (1-based) whose lists or quotes nest too deeply and are shown at a capped depth."""
 
     def __repr__(self) -> str:
         return f"Article({self.id!r}, title={self.title!r})"
@@ -407,6 +416,99 @@ def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
     return tuple(sections)
 
 
+MAX_QUOTE_DEPTH = 4
+"""Block quotes nested deeper than this are shown at this depth (their text is kept)."""
+MAX_LIST_DEPTH = 5
+"""Lists nested deeper than this are shown one level deeper at most, as siblings (their text is kept).
+
+markdown-it stops at 20 levels of nesting (a list level takes two, a quote one, a paragraph one) and drops
+everything inside, and Rich drops text once the indents take the whole width; with these caps (and at most six
+markers on a line of quotes and lists mixed) the indent stays under 20 cells and no text is lost.
+"""
+
+_PREFIX_RE = re.compile(r"[ \t]*(?:>[ \t]?|(?:[-+*]|\d{1,9}[.)])(?:[ \t]+|$))")
+_FENCE_RE = re.compile(r"[ \t>]*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+)*(`{3,}|~{3,})")
+_DEEP_HINT_RE = re.compile(
+    r"^(?:[ \t]{16}|(?:[ \t]*(?:>|[-+*][ \t]|\d{1,9}[.)][ \t])){5})", re.MULTILINE
+)
+
+
+def _columns(text: str) -> int:
+    return len(text.expandtabs(4))
+
+
+def cap_nesting(body: str) -> tuple[str, list[int]]:
+    """``body`` with lists and quotes nested too deeply to show brought up to `MAX_LIST_DEPTH` and
+    `MAX_QUOTE_DEPTH`, and the 0-based lines that changed.
+
+    Only container markers and indentation at the start of a line change, never the text, and no line is added
+    or removed, so line numbers stay true. Items deeper than the cap become siblings one level below it; quote
+    markers beyond the cap are dropped. Fenced code is left alone. A document without deep indentation or long
+    runs of markers is returned untouched after one regular-expression search.
+    """
+    if not _DEEP_HINT_RE.search(body):
+        return body, []
+    lines = body.split("\n")
+    changed: list[int] = []
+    stack: list[int] = []  # content column of each open list item (outside quotes)
+    fence = ""
+    for number, line in enumerate(lines):
+        fence_match = _FENCE_RE.match(line)
+        if fence:
+            marker = fence_match.group(1) if fence_match else ""
+            if marker[:1] == fence[0] and len(marker) >= len(fence):
+                fence = ""
+            continue
+        if fence_match:
+            fence = fence_match.group(1)
+        if not line.strip(" \t"):
+            continue
+        tokens: list[tuple[str, bool]] = []  # (text, is a quote marker) of each container marker
+        at = 0
+        while (match := _PREFIX_RE.match(line, at)) and match.end() > at:
+            tokens.append((match.group(), match.group().lstrip(" \t").startswith(">")))
+            at = match.end()
+        text = line[at:]
+        new = line
+        if any(quote for _, quote in tokens):
+            stack.clear()  # lists inside quotes are counted on their own line only
+            quotes = items = 0
+            kept: list[str] = []
+            for token, quote in tokens:
+                quotes += quote
+                items += not quote
+                room = len(kept) <= MAX_LIST_DEPTH
+                if room and (quotes <= MAX_QUOTE_DEPTH if quote else items <= MAX_LIST_DEPTH):
+                    kept.append(token)
+            new = "".join(kept) + text
+        else:
+            indent = _columns(line[: len(line) - len(line.lstrip(" \t"))])
+            while stack and indent < stack[-1]:
+                stack.pop()
+            if len(stack) >= MAX_LIST_DEPTH:
+                # Inside the item at the cap: whatever is deeper sits right below it, one marker at most.
+                first = tokens[0][0].lstrip(" \t") if tokens else ""
+                new = (
+                    " " * stack[MAX_LIST_DEPTH - 1]
+                    + first
+                    + (text if tokens else line.lstrip(" \t"))
+                )
+            else:
+                column = 0
+                kept_until = 0
+                for token, _ in tokens:
+                    if len(stack) > MAX_LIST_DEPTH:
+                        break
+                    column += _columns(token)
+                    stack.append(column)
+                    kept_until += len(token)
+                new = line[:kept_until] + text if tokens else line
+        if new != line:
+            lines[number] = new
+            changed.append(number)
+    return "\n".join(lines), changed
+
+
 def _text_of(value: Any, key: str, path: Path, line: int) -> str:
     if not isinstance(value, str):
         raise _FrontMatterError(
@@ -559,13 +661,22 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
         meta, body, body_line = parse_front_matter(text, path)
     except _FrontMatterError as exc:
         return ContentError(path, exc.line, exc.reason)
+    body, flattened = cap_nesting(body)
     title = (
         meta.title
         or _first_title(body)
         or path.stem.replace("-", " ").replace("_", " ").strip()
         or path.name
     )
-    return Article(article_id or path.stem, path, body, body_line, meta, title)
+    return Article(
+        article_id or path.stem,
+        path,
+        body,
+        body_line,
+        meta,
+        title,
+        tuple(body_line + line for line in flattened),
+    )
 
 
 def _first_title(body: str) -> str:

@@ -309,3 +309,49 @@ async def test_a_kiosk_reload_keeps_the_last_good_article(tmp_path: Path) -> Non
         assert [a.id for a in app.library.articles] == ["alpha", "beta"]
         assert app.library.article("beta").title == "Beta notes"  # type: ignore[union-attr]
         assert app.errors_logged >= 2
+
+
+DEEP_LISTS = "# Lists\n\n" + "\n".join("  " * i + f"- level {i}" for i in range(500)) + "\n"
+DEEP_QUOTES = (
+    "# Quotes\n\n"
+    + "> " * 500
+    + "deep quoted text\n\n"
+    + "\n".join(">" * i + f" q{i}" for i in range(1, 500))
+    + "\n"
+)
+SAME_LINE = "# Same line\n\n" + "- " * 500 + "listed words\n\n" + "> - " * 300 + "mixed words\n"
+
+
+def test_deep_lists_and_quotes_keep_all_their_text(tmp_path: Path) -> None:
+    from kreader.layout import Layouts, Palette
+    from kreader.printing import plain_text
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "lists.md").write_text(DEEP_LISTS)
+    (lib / "quotes.md").write_text(DEEP_QUOTES)
+    (lib / "same.md").write_text(SAME_LINE)
+    library = load_library(lib)
+    palette = Palette("p", True, "#ffffff", "#ffff00", "#00ffff", "#ff00ff", "#000000", "#888888")
+    needles = {
+        "lists": ["level 0", "level 250", "level 499"],
+        "quotes": ["deep quoted text", "q1", "q250", "q499"],
+        "same": ["listed words", "mixed words"],
+    }
+    for article in library.articles:
+        printed = plain_text(article, width=40)
+        (section,) = article.sections
+        laid_out = " ".join(
+            " ".join(line.split()) for line in Layouts().get(section, 30, palette).plain
+        )
+        for needle in needles[article.id]:
+            assert needle in printed, (article.id, needle)
+            assert needle.split()[-1] in laid_out, (article.id, needle)
+        indent = max(len(line) - len(line.lstrip("-> ")) for line in printed.splitlines())
+        assert indent <= 20  # capped, not one more step per level
+
+    result = kreader("check", lib)
+    no_traceback(result)
+    assert result.returncode == 0
+    assert f"{lib / 'lists.md'}:9: warning: lists or quotes nest too deeply" in result.stdout
+    assert f"{lib / 'quotes.md'}:3: warning: lists or quotes nest too deeply" in result.stdout
