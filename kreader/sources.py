@@ -25,7 +25,7 @@ def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
+        return "a FIFO"
     if stat.S_ISCHR(mode):
         return "a character device"
     if stat.S_ISBLK(mode):

@@ -119,3 +119,20 @@ async def test_the_reader_opens_a_5mb_line_quickly(tmp_path: Path) -> None:
         )  # was 6.4 s wall (and 274 MB) for the first frame alone
         await pilot.press("n")
         assert shown(app)[1].startswith("overview-part-2-of-")
+
+
+async def test_choosing_more_sections_lists_the_next_window(tmp_path: Path) -> None:
+    app = build_app(tmp_path, many_headings(tmp_path / "lib", count=1_000))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        contents = tree(app)
+        more = contents.root.children[0].children[-1]
+        assert str(more.label) == "… 900 more sections"
+        contents.focus()
+        contents.move_cursor(more, animate=False)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert shown(app) == ("many", "heading-100")
+        labels = [str(node.label) for node in contents.root.children[0].children]
+        assert labels[0] == "… 50 earlier sections" and "Heading 100" in labels
+        assert contents.cursor_node is contents._entries[Place("many", "heading-100")]

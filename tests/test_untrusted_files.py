@@ -355,3 +355,20 @@ def test_deep_lists_and_quotes_keep_all_their_text(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert f"{lib / 'lists.md'}:9: warning: lists or quotes nest too deeply" in result.stdout
     assert f"{lib / 'quotes.md'}:3: warning: lists or quotes nest too deeply" in result.stdout
+
+
+@needs_fifo
+async def test_a_kiosk_starts_beside_a_fifo(tmp_path: Path) -> None:
+    from kreader.app import make_app
+    from kreader.kiosk_app import KioskApp
+    from kreader.settings import Settings
+    from kreader.store import MemoryStore
+
+    lib = write_library(tmp_path / "lib")
+    os.mkfifo(lib / "f.md")
+    app = make_app(load_library(lib), MemoryStore(), Settings(kiosk=True), kiosk=True)
+    assert isinstance(app, KioskApp)
+    app.tick_seconds = 3600
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.is_running and [a.id for a in app.library.articles] == ["alpha", "beta"]
