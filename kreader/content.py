@@ -471,6 +471,9 @@ paragraph and between the words of a very long line, so only a paragraph too lar
 """
 MAX_PART_SUBSECTIONS = 200
 """A section with more subsections than this is cut into parts too."""
+MAX_PART_PIECES = 1000
+"""Most pieces (list items, paragraph lines...) in one part of a section that is being cut: Rich's time
+grows with the number of elements as much as with the text (100,000 list items took 10 s)."""
 
 
 def _cut_into_parts(section: Section, first_line: int, taken: set[str]) -> list[Section]:
@@ -498,6 +501,7 @@ def _cut_into_parts(section: Section, first_line: int, taken: set[str]) -> list[
     for piece in pieces:
         if groups[-1] and (
             size + len(piece[0]) > MAX_PART_CHARS
+            or len(groups[-1]) >= MAX_PART_PIECES
             or (piece[2] is not None and subs >= MAX_PART_SUBSECTIONS)
         ):
             groups.append([])
@@ -532,8 +536,9 @@ def _cut_into_parts(section: Section, first_line: int, taken: set[str]) -> list[
 def _blocks_of(text: str) -> Iterator[tuple[str, int]]:
     """``text`` (too large for one part) as pieces that can be shown apart, with the line each starts at.
 
-    Top-level blocks stay whole, except paragraphs: those are divided between lines, and lines longer than a
-    part between words (or anywhere, for a line without spaces).
+    Top-level blocks stay whole, except lists (divided between items), tables (between rows, each piece with
+    the header) and paragraphs (between lines, and lines longer than a part between words, or anywhere for a
+    line without spaces).
     """
     lines = text.splitlines(keepends=True)
     tokens = block_tokens(text)
@@ -549,8 +554,37 @@ def _blocks_of(text: str) -> Iterator[tuple[str, int]]:
         if begin >= len(lines):
             break
         block = "".join(lines[begin:end])
-        if len(block) <= MAX_PART_CHARS or kind != "paragraph_open":
+        inside = [t for t in tokens if t.map and begin <= t.map[0] < end]
+        if len(block) <= MAX_PART_CHARS:
             yield block, begin
+        elif kind in {"bullet_list_open", "ordered_list_open"}:
+            # Between items: a part's list starts at its first item's number, as written.
+            items = [
+                t.map[0] for t in inside if t.type == "list_item_open" and t.level == 1 and t.map
+            ]
+            for first, after in itertools.pairwise([begin, *items[1:], end]):
+                yield "".join(lines[first:after]), first
+        elif kind == "table_open":
+            # Between rows, each piece a table of its own under the same header.
+            rows = [t.map[0] for t in inside if t.type == "tr_open" and t.map][
+                1:
+            ]  # not the header's
+            head = rows[0] if rows else end
+            header = "".join(lines[begin:head])  # the header row and the delimiter row
+            piece, piece_line, count = "", head, 0
+            for first, after in itertools.pairwise([*rows, end] if rows else [head, end]):
+                row = "".join(lines[first:after])
+                if piece and (
+                    len(header) + len(piece) + len(row) > MAX_PART_CHARS or count >= MAX_PART_PIECES
+                ):
+                    yield header + piece, piece_line
+                    piece, piece_line, count = "", first, 0
+                piece += row
+                count += 1
+            if piece:
+                yield header + piece, piece_line
+        elif kind != "paragraph_open":
+            yield block, begin  # code and HTML stay whole
         else:
             for n in range(begin, end):
                 line = lines[n]

@@ -136,3 +136,20 @@ async def test_choosing_more_sections_lists_the_next_window(tmp_path: Path) -> N
         labels = [str(node.label) for node in contents.root.children[0].children]
         assert labels[0] == "… 50 earlier sections" and "Heading 100" in labels
         assert contents.cursor_node is contents._entries[Place("many", "heading-100")]
+
+
+def test_long_lists_and_tables_are_cut_between_items_and_rows(tmp_path: Path) -> None:
+    from kreader.content import MAX_PART_PIECES, parse_article
+
+    items = "".join(f"{n}. item {n}\n" for n in range(1, 10001))
+    rows = "".join(f"| r{n} | {'x' * 20} |\n" for n in range(5000))
+    text = f"# Big\n\n## List\n\n{items}\n## Table\n\n| name | value |\n|---|---|\n{rows}"
+    article = parse_article(text, tmp_path / "big.md")
+    assert not isinstance(article, Exception)
+    lists = [s for s in article.sections if s.title.startswith("List")]
+    tables = [s for s in article.sections if s.title.startswith("Table")]
+    assert len(lists) == 10 and len(tables) >= 3
+    assert lists[1].source.startswith(f"{MAX_PART_PIECES + 1}. item {MAX_PART_PIECES + 1}\n")
+    assert lists[1].line == 5 + MAX_PART_PIECES
+    assert all(t.source.startswith("| name | value |\n|---|---|\n| r") for t in tables)
+    assert sum(t.source.count("| r") for t in tables) == 5000
