@@ -7,10 +7,14 @@ This module never imports Textual: it reads files and splits them, and returns e
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import itertools
 import re
+import threading
 import tomllib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +24,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from kreader.errors import UserError
+from kreader.sources import MAX_TOML_DEPTH, SourceError, read_regular, toml_too_deep
 
 FRONT_MATTER_FENCE = "+++"
 """Line that opens and closes the optional TOML front matter."""
@@ -99,16 +104,52 @@ def markdown_parser() -> MarkdownIt:
     return _md
 
 
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_restore = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a large document is parsed.
+
+    markdown-it makes hundreds of thousands of tokens for a big file, each a new tracked object, and the
+    collector keeps walking all of them: 60% of parsing 50,000 headings went to it. Tokens form no cycles, so
+    nothing is lost by collecting afterwards. Nested and concurrent pauses (worker threads) are counted.
+    """
+    global _gc_pauses, _gc_restore
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_restore = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_restore:
+                gc.enable()
+
+
 def block_tokens(source: str) -> list[Token]:
     """Block-level tokens only: inline parsing is skipped because splitting does not need it."""
     md = markdown_parser()
     tokens: list[Token] = []
-    md.block.parse(source, md, {}, tokens)
+    with gc_paused():
+        md.block.parse(source, md, {}, tokens)
     return tokens
+
+
+_INLINE_SYNTAX_RE = re.compile(r"[\\`*_\[\]!<>&~\n\r\x00]")
+"""Characters that can make inline Markdown differ from its plain text (escapes, code, emphasis, links, images,
+HTML, entities, strikethrough, line breaks): without any, the text is its own plain text."""
 
 
 def inline_text(markdown: str) -> str:
     """Plain text of an inline Markdown fragment (a heading), with emphasis, code and links unwrapped."""
+    if not _INLINE_SYNTAX_RE.search(markdown):
+        return markdown.strip()  # what the parse below gives, 50 times faster (50,000 headings)
     tokens = markdown_parser().parseInline(markdown)
     parts: list[str] = []
     for token in tokens:
@@ -155,6 +196,8 @@ class Section:
     line: int
     """1-based line in the file where the section starts (for messages)."""
     subsections: tuple[Subsection, ...] = ()
+    part: int = 0
+    """0 for a whole section; 1, 2... for the parts a very large section is cut into (see `MAX_PART_CHARS`)."""
 
 
 @dataclass(frozen=True)
@@ -192,7 +235,14 @@ class Article:
     """
 
     def __init__(
-        self, id: str, path: Path, body: str, body_line: int, meta: FrontMatter, title: str
+        self,
+        id: str,
+        path: Path,
+        body: str,
+        body_line: int,
+        meta: FrontMatter,
+        title: str,
+        flattened: tuple[int, ...] = (),
     ):
         self.id = id
         """Stable id: the file name without ``.md``."""
@@ -203,6 +253,8 @@ class Article:
         """1-based line of the file where ``body`` starts."""
         self.meta = meta
         self.title = title
+        self.flattened = flattened
+        """File lines (1-based) whose lists or quotes nest too deeply and are shown at a capped depth."""
 
     def __repr__(self) -> str:
         return f"Article({self.id!r}, title={self.title!r})"
@@ -222,31 +274,35 @@ class Article:
     @cached_property
     def sections(self) -> tuple[Section, ...]:
         """The article's sections, in order; never empty."""
-        return split_sections(self.body, self.body_line)
+        with gc_paused():
+            return split_sections(self.body, self.body_line)
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        """Section id -> position, so a lookup costs the same in an article of 50,000 sections as of 5."""
+        return {section.id: index for index, section in enumerate(self.sections)}
+
+    @cached_property
+    def _anchors(self) -> dict[str, tuple[Section, Subsection | None]]:
+        anchors: dict[str, tuple[Section, Subsection | None]] = {}
+        for section in self.sections:
+            anchors.setdefault(section.id, (section, None))
+            for sub in section.subsections:
+                anchors.setdefault(sub.id, (section, sub))
+        return anchors
 
     def section(self, section_id: str) -> Section | None:
         """The section with this id, if there is one."""
-        for section in self.sections:
-            if section.id == section_id:
-                return section
-        return None
+        index = self._positions.get(section_id)
+        return None if index is None else self.sections[index]
 
     def index_of(self, section_id: str) -> int:
         """Position of a section, or -1."""
-        for index, section in enumerate(self.sections):
-            if section.id == section_id:
-                return index
-        return -1
+        return self._positions.get(section_id, -1)
 
     def anchor(self, slug: str) -> tuple[Section, Subsection | None] | None:
         """The section (and subsection) a ``#slug`` link points at, if any."""
-        for section in self.sections:
-            if section.id == slug:
-                return section, None
-            for sub in section.subsections:
-                if sub.id == slug:
-                    return section, sub
-        return None
+        return self._anchors.get(slug)
 
 
 Heading = tuple[int, int, int, str]
@@ -375,25 +431,264 @@ def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
 
     taken: set[str] = set()
     sections: list[Section] = []
+    h3s = [h for h in headings if h[2] == 3]  # in document order, like the spans
+    next_h3 = 0
     for text, start, body_start, end in spans:
         section_id = _unique(slugify(text), taken)
         chunk = lines[body_start:end]
-        lead = len(chunk) - len("".join(chunk).lstrip("\n").splitlines(keepends=True))
-        subs = tuple(
-            Subsection(_unique(slugify(h_text), taken), h_text, h_start - body_start - lead)
-            for h_start, _, level, h_text in headings
-            if level == 3 and body_start <= h_start < end
+        lead = 0  # blank lines the source drops from its top
+        while lead < len(chunk) and chunk[lead] == "\n":
+            lead += 1
+        while next_h3 < len(h3s) and h3s[next_h3][0] < body_start:
+            next_h3 += 1
+        subs: list[Subsection] = []
+        while next_h3 < len(h3s) and h3s[next_h3][0] < end:
+            h_start, _, _, h_text = h3s[next_h3]
+            subs.append(
+                Subsection(_unique(slugify(h_text), taken), h_text, h_start - body_start - lead)
+            )
+            next_h3 += 1
+        section = Section(
+            id=section_id,
+            title=text or OPENING_TITLE,
+            source="".join(chunk).strip("\n") + "\n",
+            line=body_line + start,
+            subsections=tuple(subs),
         )
-        sections.append(
+        if len(section.source) > MAX_PART_CHARS or len(subs) > MAX_PART_SUBSECTIONS:
+            sections += _cut_into_parts(section, body_line + body_start + lead, taken)
+        else:
+            sections.append(section)
+    return tuple(sections)
+
+
+MAX_PART_CHARS = 64 * 1024
+"""A section larger than this is cut into parts, each shown, searched and laid out on its own.
+
+Rich lays a section out whole, in time that grows faster than its size (a 5 MB paragraph took 6 s), and every
+subsection is its own Markdown render (50,000 of them took 18 s): parts keep the first paint and every section
+switch short. Parts are cut at subsections, then between top-level blocks, then between the lines of a
+paragraph and between the words of a very long line, so only a paragraph too large for one part is divided.
+"""
+MAX_PART_SUBSECTIONS = 200
+"""A section with more subsections than this is cut into parts too."""
+MAX_PART_PIECES = 1000
+"""Most pieces (list items, paragraph lines...) in one part of a section that is being cut: Rich's time
+grows with the number of elements as much as with the text (100,000 list items took 10 s)."""
+
+
+def _cut_into_parts(section: Section, first_line: int, taken: set[str]) -> list[Section]:
+    """``section`` as parts of at most `MAX_PART_CHARS` characters and `MAX_PART_SUBSECTIONS` subsections.
+
+    ``first_line`` is the file line of the section source's first line. The first part keeps the section's id
+    and title, so links to it still land; the others are titled "Title (part 2 of 7)".
+    """
+    lines = section.source.splitlines(keepends=True)
+    starts = {sub.line: sub for sub in section.subsections if 0 <= sub.line < len(lines)}
+    cuts = sorted({0, *starts, len(lines)})
+    # Pieces of source that are never divided further: (text, first line, subsection starting it).
+    pieces: list[tuple[str, int, Subsection | None]] = []
+    for begin, end in itertools.pairwise(cuts):
+        text = "".join(lines[begin:end])
+        sub = starts.get(begin)
+        if len(text) <= MAX_PART_CHARS:
+            pieces.append((text, begin, sub))
+            continue
+        for n, (block, offset) in enumerate(_blocks_of(text)):
+            pieces.append((block, begin + offset, sub if n == 0 else None))
+
+    groups: list[list[tuple[str, int, Subsection | None]]] = [[]]
+    size = subs = 0
+    for piece in pieces:
+        if groups[-1] and (
+            size + len(piece[0]) > MAX_PART_CHARS
+            or len(groups[-1]) >= MAX_PART_PIECES
+            or (piece[2] is not None and subs >= MAX_PART_SUBSECTIONS)
+        ):
+            groups.append([])
+            size = subs = 0
+        groups[-1].append(piece)
+        size += len(piece[0])
+        subs += piece[2] is not None
+
+    parts: list[Section] = []
+    total = len(groups)
+    for number, group in enumerate(groups, start=1):
+        source = ""
+        part_subs: list[Subsection] = []
+        for text, _, sub in group:
+            if sub is not None:
+                part_subs.append(Subsection(sub.id, sub.title, source.count("\n")))
+            source += text if text.endswith("\n") else text + "\n"
+        title = section.title if number == 1 else f"{section.title} (part {number} of {total})"
+        parts.append(
             Section(
-                id=section_id,
-                title=text or OPENING_TITLE,
-                source="".join(chunk).strip("\n") + "\n",
-                line=body_line + start,
-                subsections=subs,
+                id=section.id if number == 1 else _unique(slugify(title), taken),
+                title=title,
+                source=source,
+                line=section.line if number == 1 else first_line + group[0][1],
+                subsections=tuple(part_subs),
+                part=number,
             )
         )
-    return tuple(sections)
+    return parts
+
+
+def _blocks_of(text: str) -> Iterator[tuple[str, int]]:
+    """``text`` (too large for one part) as pieces that can be shown apart, with the line each starts at.
+
+    Top-level blocks stay whole, except lists (divided between items), tables (between rows, each piece with
+    the header) and paragraphs (between lines, and lines longer than a part between words, or anywhere for a
+    line without spaces).
+    """
+    lines = text.splitlines(keepends=True)
+    tokens = block_tokens(text)
+    spans = [
+        (token.map[0], token.map[1], token.type)
+        for token in tokens
+        if token.level == 0 and token.nesting >= 0 and token.map
+    ]
+    at = 0
+    for begin, end, kind in [*spans, (len(lines), len(lines), "")]:
+        if begin > at:  # blank lines between blocks
+            yield "".join(lines[at:begin]), at
+        if begin >= len(lines):
+            break
+        block = "".join(lines[begin:end])
+        inside = [t for t in tokens if t.map and begin <= t.map[0] < end]
+        if len(block) <= MAX_PART_CHARS:
+            yield block, begin
+        elif kind in {"bullet_list_open", "ordered_list_open"}:
+            # Between items: a part's list starts at its first item's number, as written.
+            items = [
+                t.map[0] for t in inside if t.type == "list_item_open" and t.level == 1 and t.map
+            ]
+            for first, after in itertools.pairwise([begin, *items[1:], end]):
+                yield "".join(lines[first:after]), first
+        elif kind == "table_open":
+            # Between rows, each piece a table of its own under the same header.
+            rows = [t.map[0] for t in inside if t.type == "tr_open" and t.map][
+                1:
+            ]  # not the header's
+            head = rows[0] if rows else end
+            header = "".join(lines[begin:head])  # the header row and the delimiter row
+            piece, piece_line, count = "", head, 0
+            for first, after in itertools.pairwise([*rows, end] if rows else [head, end]):
+                row = "".join(lines[first:after])
+                if piece and (
+                    len(header) + len(piece) + len(row) > MAX_PART_CHARS or count >= MAX_PART_PIECES
+                ):
+                    yield header + piece, piece_line
+                    piece, piece_line, count = "", first, 0
+                piece += row
+                count += 1
+            if piece:
+                yield header + piece, piece_line
+        elif kind != "paragraph_open":
+            yield block, begin  # code and HTML stay whole
+        else:
+            for n in range(begin, end):
+                line = lines[n]
+                while len(line) > MAX_PART_CHARS:
+                    cut = line.rfind(" ", MAX_PART_CHARS // 2, MAX_PART_CHARS)
+                    cut = cut + 1 if cut > 0 else MAX_PART_CHARS
+                    yield line[:cut], n
+                    line = line[cut:]
+                yield line, n
+        at = max(at, end)
+
+
+MAX_QUOTE_DEPTH = 4
+"""Block quotes nested deeper than this are shown at this depth (their text is kept)."""
+MAX_LIST_DEPTH = 5
+"""Lists nested deeper than this are shown one level deeper at most, as siblings (their text is kept).
+
+markdown-it stops at 20 levels of nesting (a list level takes two, a quote one, a paragraph one) and drops
+everything inside, and Rich drops text once the indents take the whole width; with these caps (and at most six
+markers on a line of quotes and lists mixed) the indent stays under 20 cells and no text is lost.
+"""
+
+_PREFIX_RE = re.compile(r"[ \t]*(?:>[ \t]?|(?:[-+*]|\d{1,9}[.)])(?:[ \t]+|$))")
+_FENCE_RE = re.compile(r"[ \t>]*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+)*(`{3,}|~{3,})")
+_DEEP_HINT_RE = re.compile(
+    r"^(?:[ \t]{16}|(?:[ \t]*(?:>|[-+*][ \t]|\d{1,9}[.)][ \t])){5})", re.MULTILINE
+)
+
+
+def _columns(text: str) -> int:
+    return len(text.expandtabs(4))
+
+
+def cap_nesting(body: str) -> tuple[str, list[int]]:
+    """``body`` with lists and quotes nested too deeply to show brought up to `MAX_LIST_DEPTH` and
+    `MAX_QUOTE_DEPTH`, and the 0-based lines that changed.
+
+    Only container markers and indentation at the start of a line change, never the text, and no line is added
+    or removed, so line numbers stay true. Items deeper than the cap become siblings one level below it; quote
+    markers beyond the cap are dropped. Fenced code is left alone. A document without deep indentation or long
+    runs of markers is returned untouched after one regular-expression search.
+    """
+    if not _DEEP_HINT_RE.search(body):
+        return body, []
+    lines = body.split("\n")
+    changed: list[int] = []
+    stack: list[int] = []  # content column of each open list item (outside quotes)
+    fence = ""
+    for number, line in enumerate(lines):
+        fence_match = _FENCE_RE.match(line)
+        if fence:
+            marker = fence_match.group(1) if fence_match else ""
+            if marker[:1] == fence[0] and len(marker) >= len(fence):
+                fence = ""
+            continue
+        if fence_match:
+            fence = fence_match.group(1)
+        if not line.strip(" \t"):
+            continue
+        tokens: list[tuple[str, bool]] = []  # (text, is a quote marker) of each container marker
+        at = 0
+        while (match := _PREFIX_RE.match(line, at)) and match.end() > at:
+            tokens.append((match.group(), match.group().lstrip(" \t").startswith(">")))
+            at = match.end()
+        text = line[at:]
+        new = line
+        if any(quote for _, quote in tokens):
+            stack.clear()  # lists inside quotes are counted on their own line only
+            quotes = items = 0
+            kept: list[str] = []
+            for token, quote in tokens:
+                quotes += quote
+                items += not quote
+                room = len(kept) <= MAX_LIST_DEPTH
+                if room and (quotes <= MAX_QUOTE_DEPTH if quote else items <= MAX_LIST_DEPTH):
+                    kept.append(token)
+            new = "".join(kept) + text
+        else:
+            indent = _columns(line[: len(line) - len(line.lstrip(" \t"))])
+            while stack and indent < stack[-1]:
+                stack.pop()
+            if len(stack) >= MAX_LIST_DEPTH:
+                # Inside the item at the cap: whatever is deeper sits right below it, one marker at most.
+                first = tokens[0][0].lstrip(" \t") if tokens else ""
+                new = (
+                    " " * stack[MAX_LIST_DEPTH - 1]
+                    + first
+                    + (text if tokens else line.lstrip(" \t"))
+                )
+            else:
+                column = 0
+                kept_until = 0
+                for token, _ in tokens:
+                    if len(stack) > MAX_LIST_DEPTH:
+                        break
+                    column += _columns(token)
+                    stack.append(column)
+                    kept_until += len(token)
+                new = line[:kept_until] + text if tokens else line
+        if new != line:
+            lines[number] = new
+            changed.append(number)
+    return "\n".join(lines), changed
 
 
 def _text_of(value: Any, key: str, path: Path, line: int) -> str:
@@ -424,8 +719,15 @@ def parse_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
     except StopIteration:
         raise _FrontMatterError(1, "front matter opened with '+++' is never closed") from None
     raw = "\n".join(lines[1:close])
+    deep = toml_too_deep(raw)
+    if deep is not None:
+        raise _FrontMatterError(
+            deep + 1, f"front matter nests arrays or tables more than {MAX_TOML_DEPTH} levels deep"
+        )
     try:
         data = tomllib.loads(raw)
+    except RecursionError:
+        raise _FrontMatterError(2, "front matter nests arrays or tables too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         # tomllib names the line, except for errors "at end of document": the last line before the fence.
@@ -477,25 +779,61 @@ def parse_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
     return FrontMatter(**meta), body, close + 2
 
 
-def read_article(path: Path, article_id: str | None = None) -> Article | ContentError:
-    """Read one file into an `Article`, or say why it cannot be used."""
+def outside_library(path: Path, root: Path) -> str | None:
+    """Why ``path`` (a file listed in the library folder ``root``) must not be read, if it is a symlink that
+    leads out of that folder; None otherwise. Symlinks between files of the folder keep working."""
+    if not path.is_symlink():
+        return None
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return ContentError(
-                path, 1, f"file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})"
-            )
-        data = path.read_bytes()
+        target = path.resolve(strict=True)
+        folder = root.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None  # a dangling link or a loop: reading it says so
+
+    if target.is_relative_to(folder):
+        return None
+    return "symbolic link to a file outside the library folder; skipped"
+
+
+def read_source(path: Path, root: Path | None = None) -> str | ContentError:
+    """The text of one content file (BOM removed), or why it cannot be used.
+
+    Only regular files are read (a FIFO or ``/dev/zero`` is refused, never waited on), never more than
+    `MAX_FILE_BYTES`, and with ``root`` (the library folder) not through a symlink that leaves it.
+    """
+    if root is not None:
+        problem = outside_library(path, root)
+        if problem:
+            return ContentError(path, 1, problem)
+    try:
+        data = read_regular(path, MAX_FILE_BYTES)
+    except SourceError as exc:
+        reason = str(exc)
+        return ContentError(
+            path, 1, reason if "too large" in reason else f"cannot read file: {reason}"
+        )
     except OSError as exc:
         return ContentError(path, 1, f"cannot read file: {exc.strerror or exc}")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         return ContentError(
             path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
         )
-    return parse_article(text, path, article_id)
+
+
+def read_article(
+    path: Path, article_id: str | None = None, root: Path | None = None
+) -> Article | ContentError:
+    """Read one file into an `Article`, or say why it cannot be used (see `read_source`)."""
+    text = read_source(path, root)
+    if isinstance(text, ContentError):
+        return text
+    try:
+        return parse_article(text, path, article_id)
+    except RecursionError:  # the known deep structures are checked first; this is the safety net
+        return ContentError(path, 1, "the file nests its structure too deeply to be read")
 
 
 def parse_article(text: str, path: Path, article_id: str | None = None) -> Article | ContentError:
@@ -505,13 +843,22 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
         meta, body, body_line = parse_front_matter(text, path)
     except _FrontMatterError as exc:
         return ContentError(path, exc.line, exc.reason)
+    body, flattened = cap_nesting(body)
     title = (
         meta.title
         or _first_title(body)
         or path.stem.replace("-", " ").replace("_", " ").strip()
         or path.name
     )
-    return Article(article_id or path.stem, path, body, body_line, meta, title)
+    return Article(
+        article_id or path.stem,
+        path,
+        body,
+        body_line,
+        meta,
+        title,
+        tuple(body_line + line for line in flattened),
+    )
 
 
 def _first_title(body: str) -> str:
@@ -582,7 +929,7 @@ def load_library(root: Path) -> Library:
     errors: list[ContentError] = []
     taken: set[str] = set()
     for path in library_files(root):
-        result = read_article(path, _unique(path.stem, taken))
+        result = read_article(path, _unique(path.stem, taken), root)
         (errors if isinstance(result, ContentError) else articles).append(result)  # type: ignore[arg-type]
     if not articles:
         detail = (
@@ -591,6 +938,21 @@ def load_library(root: Path) -> Library:
         raise LibraryError(f"{root}: no readable article (*.md) in this folder{detail}")
     articles.sort(key=_reading_order)
     return Library(root, tuple(articles), tuple(errors))
+
+
+def keep_last_good(new: Library, old: Library) -> Library:
+    """``new``, with the articles of ``old`` whose files can no longer be used put back.
+
+    A kiosk reloads its content while it runs: an edit that breaks a file (bad TOML, a FIFO swapped in) keeps
+    the article as it was last shown instead of removing it. The errors stay in the result, for the log.
+    """
+    broken = {error.path for error in new.errors}
+    present = {article.id for article in new.articles}
+    kept = [a for a in old.articles if a.path in broken and a.id not in present]
+    if not kept:
+        return new
+    articles = sorted([*new.articles, *kept], key=_reading_order)
+    return Library(new.root, tuple(articles), new.errors)
 
 
 def _reading_order(article: Article) -> tuple[bool, float, str]:

@@ -337,14 +337,50 @@ def pin_hash_problem(stored: object) -> str | None:
         return parsed
     if parsed.scheme == "scrypt" and getattr(hashlib, "scrypt", None) is None:
         return "uses scrypt, which this Python lacks: run 'kreader kiosk set-pin' again"
+    if parsed.scheme == "scrypt" and _scrypt_memory(parsed.cost) > _SCRYPT_MAXMEM_LIMIT:
+        return (
+            "has scrypt costs no PIN could ever be checked with (they need more than 2 GiB): "
+            "run 'kreader kiosk set-pin' again"
+        )
     return None
+
+
+def pin_hash_cost_problem(stored: str) -> str | None:
+    """Why this machine cannot check a PIN against ``stored`` (a hash `pin_hash_problem` accepts), or None.
+
+    It derives a hash with the stored costs, as a PIN attempt would: costs beyond the machine's memory fail, and
+    then every PIN would fail and staff could never leave the kiosk. Slow for high costs; meant for
+    ``kreader kiosk check-config``.
+    """
+    parsed = _parse_pin_hash(stored)
+    if isinstance(parsed, str):
+        return parsed
+    try:
+        _derive("0000", parsed)
+    except (ValueError, MemoryError, AttributeError) as exc:
+        detail = str(exc) or type(exc).__name__
+        return (
+            f"cannot be checked on this machine ({detail}), so no PIN would unlock the kiosk: "
+            "run 'kreader kiosk set-pin' again"
+        )
+    return None
+
+
+_SCRYPT_MAXMEM_LIMIT: Final = 2**31 - 1
+"""`hashlib.scrypt` refuses a ``maxmem`` this large or larger."""
+
+
+def _scrypt_memory(cost: tuple[int, ...]) -> int:
+    """The ``maxmem`` scrypt needs for (n, r, p), with a little room."""
+    n, r, p = cost
+    return 128 * r * (n + p + 2) + 2**20
 
 
 def _derive(pin: str, parsed: _PinHash) -> bytes:
     secret = pin.encode("utf-8", "surrogatepass")
     if parsed.scheme == "scrypt":
         n, r, p = parsed.cost
-        maxmem = 128 * r * (n + p + 2) + 2**20
+        maxmem = _scrypt_memory(parsed.cost)
         return hashlib.scrypt(
             secret, salt=parsed.salt, n=n, r=r, p=p, maxmem=maxmem, dklen=len(parsed.digest)
         )

@@ -23,7 +23,14 @@ from textual.screen import ModalScreen, Screen
 
 from kreader.app import KReaderApp
 from kreader.contact import featured_article
-from kreader.content import Contact, Library, LibraryError, library_signature, load_library
+from kreader.content import (
+    Contact,
+    Library,
+    LibraryError,
+    keep_last_good,
+    library_signature,
+    load_library,
+)
 from kreader.kiosk import KioskPolicy, is_key_allowed, is_staff_chord
 from kreader.messages import LibraryChanged, StartOver
 from kreader.screens.pin import PinScreen
@@ -262,7 +269,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
             return
         for error in library.errors:
             self.call_from_thread(self._log_problem, f"content file skipped: {error}")
-        self.call_from_thread(self._swap_library, library)
+        self.call_from_thread(self._swap_library, keep_last_good(library, self.library))
 
     def _swap_library(self, library: Library) -> None:
         was_unavailable = not self.library.articles

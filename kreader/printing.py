@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from markdown_it.tree import SyntaxTreeNode
 from rich.cells import cell_len
 
-from kreader.content import Article, Library, Section, markdown_parser
+from kreader.content import Article, Library, Section, gc_paused, markdown_parser
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -137,8 +137,9 @@ def _closing_blocks(article: Article, width: int) -> list[list[str]]:
 
 def markdown_blocks(source: str, width: int) -> list[list[str]]:
     """Markdown as blocks of plain lines (a blank line goes between blocks)."""
-    root = SyntaxTreeNode(markdown_parser().parse(source))
-    return _blocks(root.children, max(width, 8))
+    with gc_paused():
+        root = SyntaxTreeNode(markdown_parser().parse(source))
+        return _blocks(root.children, max(width, 8))
 
 
 def _join(blocks: Iterable[list[str]]) -> str:

@@ -46,6 +46,7 @@ from typing import Any
 import platformdirs
 
 from kreader.errors import UserError
+from kreader.sources import MAX_TOML_DEPTH, SourceError, read_regular, toml_too_deep
 
 CONFIG_ENV = "KREADER_CONFIG"
 """Environment variable naming the settings file."""
@@ -79,6 +80,22 @@ _BELONGS_IN_KIOSK = {
     "kiosk_theme": "write it as 'theme' in the [kiosk] table",
 }
 _THEME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
+THEMES = (
+    *("ansi-dark", "ansi-light", "atom-one-dark", "atom-one-light", "catppuccin-frappe"),
+    *("catppuccin-latte", "catppuccin-macchiato", "catppuccin-mocha", "dracula", "flexoki"),
+    *(
+        "gruvbox",
+        CONTRAST_THEME,
+        "monokai",
+        "nord",
+        "rose-pine",
+        "rose-pine-dawn",
+        "rose-pine-moon",
+    ),
+    *("solarized-dark", "solarized-light", "textual-dark", "textual-light", "tokyo-night"),
+)
+"""Every theme the app can show: Textual 8.2's built-in themes and kreader's own (a test keeps this list
+equal to `kreader.themes.theme_names`; listed here because this module must not import Textual)."""
 _NEW_FILE_HEADER = "# kreader settings (TOML). Check them with: kreader kiosk check-config\n"
 
 
@@ -147,6 +164,15 @@ def load_settings(path: Path) -> Settings:
     if text is None:
         return Settings()
     return _parse(text, path)
+
+
+def key_line(path: Path, key: tuple[str, ...]) -> int | None:
+    """The 1-based line of the settings file where ``key`` (``("kiosk", "featured")``) is set, if found."""
+    try:
+        text = _read_text(path)
+    except SettingsError:
+        return None
+    return None if text is None else _line_of(_scan(_split_lines(text)), key)
 
 
 def save_preferences(path: Path, **changes: str | int | None) -> None:
@@ -220,13 +246,22 @@ def _one_line(text: str) -> str:
 def _read_text(path: Path) -> str | None:
     """The file's text, or None if there is no file."""
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
+        data = read_regular(path, MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         return None
+    except SourceError as exc:
+        raise SettingsError(path, f"cannot read settings: {_size_hint(str(exc))}") from None
     except OSError as exc:
         raise SettingsError(path, f"cannot read settings: {exc.strerror or exc}") from None
     return _decode(data, path)
+
+
+def _size_hint(reason: str) -> str:
+    return (
+        f"settings file is larger than {MAX_FILE_BYTES // 1024} KiB"
+        if "too large" in reason
+        else reason
+    )
 
 
 def _decode(data: bytes, path: Path) -> str:
@@ -243,8 +278,15 @@ def _decode(data: bytes, path: Path) -> str:
 
 def _parse(text: str, path: Path) -> Settings:
     """Check ``text`` (the content of ``path``) and turn it into `Settings`."""
+    deep = toml_too_deep(text)
+    if deep is not None:
+        raise SettingsError(
+            path, f"invalid TOML: arrays or tables nested more than {MAX_TOML_DEPTH} deep", deep
+        )
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise SettingsError(path, "invalid TOML: arrays or tables nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = re.search(r"\(at line (\d+), column \d+\)", message)
@@ -326,6 +368,12 @@ class _Checker:
                 f"key '{'.'.join(where)}' must be a theme name "
                 f"such as 'textual-dark' or '{CONTRAST_THEME}'",
             )
+        if value not in THEMES:
+            raise self.error(
+                where,
+                f"key '{'.'.join(where)}': unknown theme {value!r}; "
+                f"choose one of: {', '.join(THEMES)}",
+            )
         return value
 
     def width(self, value: Any) -> int:
@@ -363,7 +411,7 @@ def _check_preference(key: str, value: object) -> str | None:
     """Why ``value`` cannot be saved as preference ``key``, or None."""
     if value is None:
         return None
-    if key == "theme" and not (isinstance(value, str) and _THEME_RE.fullmatch(value)):
+    if key == "theme" and not (isinstance(value, str) and value in THEMES):
         return f"theme must be a theme name, not {value!r}"
     low, high = WIDTH_RANGE
     if key == "width" and (
@@ -629,9 +677,11 @@ def _update_file(
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     for _ in range(5):
         try:
-            original: bytes | None = target.read_bytes()
+            original: bytes | None = read_regular(target, MAX_FILE_BYTES + 1)
         except FileNotFoundError:
             original = None
+        except SourceError as exc:
+            raise SettingsError(path, f"cannot read settings: {_size_hint(str(exc))}") from None
         except OSError as exc:
             raise SettingsError(path, f"cannot read settings: {exc.strerror or exc}") from None
         try:
@@ -681,9 +731,12 @@ def _replace_if_unchanged(path: Path, target: Path, original: bytes | None, data
         if mode is not None:
             os.chmod(temporary, mode)
         try:
-            now: bytes | None = target.read_bytes()
+            now: bytes | None = read_regular(target, MAX_FILE_BYTES + 1)
         except FileNotFoundError:
             now = None
+        except SourceError as exc:
+            os.unlink(temporary)
+            raise SettingsError(path, f"cannot write settings: {_size_hint(str(exc))}") from None
         if now != original:
             os.unlink(temporary)
             return False

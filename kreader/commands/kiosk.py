@@ -59,7 +59,7 @@ def run(ctx: Context) -> int:
     path = ctx.config_path
     if ctx.args.kiosk_command == "set-pin":
         return set_pin(path)
-    return check_config(path)
+    return check_config(path, ctx.content_dir)
 
 
 def _read_pins() -> tuple[str, str]:
@@ -128,7 +128,12 @@ def _show(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def check_config(path: Path) -> int:
+def check_config(path: Path, content: Path) -> int:
+    """Print the settings in effect; exit status 2 if the file is invalid, 1 if it cannot work here.
+
+    Beyond what loading checks, this looks at what only this machine and library can tell: whether the
+    featured article exists, and whether a PIN can be checked with the stored hash's costs.
+    """
     try:
         settings = load_settings(path)
     except SettingsError as exc:
@@ -156,7 +161,43 @@ def check_config(path: Path) -> int:
     print(f"# kiosk.admin_pin_hash: {'set' if settings.admin_pin_hash else 'not set'}")
     for warning in _warnings(settings):
         print(f"kreader: warning: {warning}", file=sys.stderr)
-    return 0
+    errors = _errors(settings, path, content)
+    for error in errors:
+        print(f"kreader: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _errors(settings: Settings, path: Path, content: Path) -> list[str]:
+    """Settings that load but cannot work: each as ``FILE:LINE: key '...' ...``."""
+    from kreader.settings import key_line
+
+    def where(key: tuple[str, ...]) -> str:
+        line = key_line(path, key)
+        return f"{path}:{line}" if line is not None else str(path)
+
+    errors: list[str] = []
+    if settings.featured is not None:
+        from kreader.content import LibraryError, load_library
+
+        try:
+            library = load_library(content)
+        except LibraryError:
+            library = None  # reported as a warning about the folder, or by `kreader check`
+        if library is not None and library.article(settings.featured) is None:
+            ids = ", ".join(article.id for article in library.articles)
+            errors.append(
+                f"{where(('kiosk', 'featured'))}: key 'kiosk.featured': no article "
+                f"{settings.featured!r} in {content}; articles: {ids}"
+            )
+    if settings.admin_pin_hash is not None:
+        from kreader.kiosk import pin_hash_cost_problem
+
+        problem = pin_hash_cost_problem(settings.admin_pin_hash)
+        if problem:
+            errors.append(
+                f"{where(('kiosk', 'admin_pin_hash'))}: key 'kiosk.admin_pin_hash' {problem}"
+            )
+    return errors
 
 
 def _warnings(settings: Settings) -> list[str]:
