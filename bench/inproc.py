@@ -28,7 +28,7 @@ from kreader.factory import make_app
 from kreader.layout import SectionLayout
 from kreader.screens.reader import ReaderScreen
 from kreader.settings import Settings
-from kreader.store import MemoryStore, open_store
+from kreader.store import Store, open_store
 from kreader.widgets.section_view import SectionView
 
 SIZE = (100, 40)
@@ -218,7 +218,7 @@ async def page_down(folder: Path, size_index: int, sizes: int, runs: int) -> Pag
     first_cpu: list[float] = []
     whole_cpu: list[float] = []
     lines = 0
-    app: Any = make_app(library, MemoryStore(), Settings())
+    app: Any = make_app(library, Store.in_memory(), Settings())
     async with app.run_test(size=SIZE) as pilot:
         await _index_ready(app)
         reader = app.screen
@@ -312,11 +312,11 @@ def search(folder: Path, build_runs: int, query_runs: int) -> SearchResult:
 
 
 def bookmark_add(count: int) -> list[float]:
-    """``SqliteStore.add`` (commit included) into a real file, one new bookmark each time."""
+    """``Store.add`` (commit included) into a real file, one new bookmark each time."""
     times: list[float] = []
     with tempfile.TemporaryDirectory(prefix="kbench-store-") as data:
         store = open_store(Path(data))
-        assert type(store).__name__ == "SqliteStore", store
+        assert store.persistent, store.messages
         for n in range(count):
             start = time.perf_counter()
             store.add(
@@ -351,7 +351,7 @@ async def kiosk_memory(folder: Path, low: int, high: int) -> KioskResult:
     def clock() -> float:
         return now[0]
 
-    app: Any = make_app(library, MemoryStore(), Settings(), kiosk=True, clock=clock)
+    app: Any = make_app(library, Store.in_memory(), Settings(), kiosk=True, clock=clock)
     checkpoints: list[tuple[int, int, int, int]] = []
     seen: set[str] = set()
     async with app.run_test(size=SIZE) as pilot:

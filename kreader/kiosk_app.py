@@ -2,7 +2,7 @@
 
 The decisions (which keys act, when it is idle, when to rotate, whether a PIN is right) are made by
 `kreader.kiosk.KioskPolicy` on an injectable clock; this module only applies them. Nothing here opens the
-bookmark database: the app is handed a `MemoryStore`, so a visitor's bookmarks vanish at the idle reset and
+bookmark database: the app is handed a store in memory (`Store.in_memory`), so a visitor's bookmarks vanish at the idle reset and
 nothing reaches the disk but the error log.
 """
 
@@ -37,7 +37,7 @@ from kreader.screens.pin import PinScreen
 from kreader.screens.reader import ReaderScreen, StartAt
 from kreader.screens.unavailable import UnavailableScreen
 from kreader.settings import Settings
-from kreader.store import MemoryStore, Store
+from kreader.store import Store
 from kreader.widgets.section_view import SectionView
 
 RESTART_CODE = 75
@@ -85,7 +85,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
     ) -> None:
         super().__init__(
             library,
-            store if isinstance(store, MemoryStore) else MemoryStore(),
+            store if not store.persistent else Store.in_memory(),
             settings,
             start=StartAt(self._featured_id(library, settings)),
             notices=notices,

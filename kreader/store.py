@@ -1,19 +1,21 @@
-"""Bookmarks and reading positions: SQLite on disk, or memory when the disk cannot be used.
+"""Bookmarks and reading positions: one `Store` over SQLite, in a file or in memory.
 
 The reader must never lose a bookmark and never crash because of its data folder, so `open_store`
 turns every storage fault (a damaged file, a read-only or full disk, a file from a newer kreader)
-into a working store plus a one-line message for the user. Two implementations share one
-interface, `Store`:
+into a working store plus a one-line message for the user.
 
-- `SqliteStore` keeps everything in ``bookmarks.sqlite3`` (WAL journal, every write inside
-  ``BEGIN IMMEDIATE``), so several kreader processes can write at once without losing anything.
-- `MemoryStore` keeps everything in memory. Kiosk mode uses it, so "the kiosk writes nothing" is
-  true by construction; it is also what a failing disk falls back to.
+A `Store` is one class over one sqlite3 connection, to either
 
-Write failures at runtime (a disk that fills up mid-session) never raise: a `SqliteStore` copies
-what it holds into memory, carries on there, sets ``persistent = False`` and ``read_only = True``
-and adds a message. The UI calls `Store.take_messages` after each write (or on a timer) and shows
-what it returns.
+- ``bookmarks.sqlite3`` in the data folder (WAL journal, a busy timeout, every write inside
+  ``BEGIN IMMEDIATE``), so several kreader processes can write at once without losing anything; or
+- ``:memory:`` (`Store.in_memory`): kiosk mode uses it, so "the kiosk writes nothing" is true by
+  construction; it is also what a failing disk falls back to.
+
+Either way the same SQL runs, so no behaviour is written twice. Write failures at runtime (a disk
+that fills up mid-session) never raise: the store copies what the file holds into memory with
+SQLite's backup (`sqlite3.Connection.backup`), carries on there, sets ``persistent = False`` and
+``read_only = True`` and adds a message. The UI calls `Store.take_messages` after each write (or on
+a timer) and shows what it returns.
 
 This module must not import Textual: the CLI and the tests use it without a terminal.
 """
@@ -35,7 +37,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 DB_NAME = "bookmarks.sqlite3"
 """File name of the database inside the data folder."""
@@ -141,112 +143,12 @@ class ImportReport:
     skipped_duplicates: int
 
 
-class Store(Protocol):
-    """What the app and the CLI need from a store: `SqliteStore` and `MemoryStore` provide it."""
-
-    path: Path | None
-    """The database file, if any (a memory fallback names the file it stands in for)."""
-    persistent: bool
-    """True while writes reach the disk."""
-    read_only: bool
-    """True when a database exists that this session cannot write (newer version, read-only
-    folder, full disk): what it held is shown, changes stay in memory."""
-    messages: builtins.list[str]
-    """Every warning for the user so far (opening problems, failed writes), oldest first."""
-
-    def take_messages(self) -> builtins.list[str]:
-        """Messages added since the last call, for the UI to show once."""
-        ...
-
-    def add(
-        self,
-        article_id: str,
-        section_id: str,
-        anchor: str,
-        fraction: float,
-        article_title: str,
-        section_title: str,
-        note: str = "",
-    ) -> tuple[Bookmark, bool]:
-        """Bookmark a place; returns the bookmark and whether it is new (one per place)."""
-        ...
-
-    def find(
-        self, article_id: str, section_id: str, anchor: str, fraction: float
-    ) -> Bookmark | None:
-        """The bookmark at this place (fraction rounded to 2 places), if any."""
-        ...
-
-    def get(self, bookmark_id: int) -> Bookmark | None:
-        """The bookmark with this id, if any."""
-        ...
-
-    def remove(self, bookmark_id: int) -> Bookmark | None:
-        """Delete a bookmark; returns it (for `restore`), or None if there was none."""
-        ...
-
-    def restore(self, bookmark: Bookmark) -> Bookmark:
-        """Undo `remove`: put the bookmark back with its fields, creation time and (if free) id."""
-        ...
-
-    def set_note(self, bookmark_id: int, note: str) -> Bookmark | None:
-        """Change a bookmark's note; None if there is no such bookmark."""
-        ...
-
-    def list(self) -> builtins.list[Bookmark]:
-        """Every bookmark, newest first."""
-        ...
-
-    def count(self) -> int:
-        """How many bookmarks there are."""
-        ...
-
-    def list_page(self, offset: int, limit: int) -> builtins.list[Bookmark]:
-        """At most ``limit`` bookmarks, from the ``offset``-th on, in `list`'s order (newest first).
-
-        For lists that show what is visible: 100,000 bookmarks are read in milliseconds this way.
-        """
-        ...
-
-    def clear(self) -> int:
-        """Delete every bookmark (not the reading positions); returns how many there were."""
-        ...
-
-    def save_position(self, position: Position) -> None:
-        """Remember where the reader is in an article (one position per article)."""
-        ...
-
-    def position(self, article_id: str) -> Position | None:
-        """Where the reader was in this article, if anywhere."""
-        ...
-
-    def last_position(self) -> Position | None:
-        """The most recently saved position of any article."""
-        ...
-
-    def export_json(self) -> str:
-        """Every bookmark as JSON (see `import_json`), oldest first."""
-        ...
-
-    def import_json(self, text: str) -> ImportReport:
-        """Add the bookmarks of an export, skipping places already bookmarked.
-
-        Everything is checked before anything is written: on any problem `StoreError` is raised
-        and the store is unchanged.
-        """
-        ...
-
-    def close(self) -> None:
-        """Release the database; the store must not be used afterwards."""
-        ...
-
-
-# --- Shared by both stores ------------------------------------------------------------------
+# --- Cleaning what comes in ----------------------------------------------------------------
 
 
 def place_key(fraction: float) -> int:
     """The identity of a place inside an anchor's chunk: the fraction rounded to 2 places, as a
-    whole percentage, so that SQLite's unique index and the memory store compare the same thing."""
+    whole percentage (the ``place`` column, which the unique index compares)."""
     return round(round(clamp_fraction(fraction), 2) * 100)
 
 
@@ -280,7 +182,7 @@ def _new_bookmark(
     note: str,
     created: float,
 ) -> Bookmark:
-    """A `Bookmark` whose inputs both stores clean in the same way."""
+    """A `Bookmark` with its inputs cleaned, wherever they came from."""
     return Bookmark(
         id=bookmark_id,
         article_id=valid_text(article_id),
@@ -393,196 +295,7 @@ def parse_export(text: str) -> builtins.list[Bookmark]:
     return bookmarks
 
 
-# --- Memory ---------------------------------------------------------------------------------
-
-
-class MemoryStore:
-    """A store that lasts as long as the process: for kiosk mode, and when the disk fails."""
-
-    def __init__(
-        self,
-        *,
-        path: Path | None = None,
-        read_only: bool = False,
-        messages: Iterable[str] = (),
-        bookmarks: Iterable[Bookmark] = (),
-        positions: Iterable[Position] = (),
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        """``bookmarks`` keep their ids; ``positions`` are taken as saved in the order given."""
-        self.path = path
-        self.persistent = False
-        self.read_only = read_only
-        self.messages: builtins.list[str] = builtins.list(messages)
-        self._taken = 0
-        self._clock = clock
-        self._lock = threading.RLock()
-        self._bookmarks: dict[int, Bookmark] = {}
-        self._places: dict[tuple[str, str, str, int], int] = {}
-        self._positions: dict[str, Position] = {}
-        self._next_id = 1
-        for bookmark in bookmarks:
-            self._insert(bookmark, keep_id=True)
-        for position in positions:
-            self.save_position(position)
-
-    @staticmethod
-    def _key(bookmark: Bookmark) -> tuple[str, str, str, int]:
-        return (
-            bookmark.article_id,
-            bookmark.section_id,
-            bookmark.anchor,
-            place_key(bookmark.fraction),
-        )
-
-    def _insert(self, bookmark: Bookmark, keep_id: bool) -> tuple[Bookmark, bool]:
-        existing = self._places.get(self._key(bookmark))
-        if existing is not None:
-            return self._bookmarks[existing], False
-        if not keep_id or bookmark.id <= 0 or bookmark.id in self._bookmarks:
-            bookmark = replace(bookmark, id=self._next_id)
-        # Like SQLite's AUTOINCREMENT: an id is never given twice, so a stale one finds nothing.
-        self._next_id = max(self._next_id, bookmark.id + 1)
-        self._bookmarks[bookmark.id] = bookmark
-        self._places[self._key(bookmark)] = bookmark.id
-        return bookmark, True
-
-    def take_messages(self) -> builtins.list[str]:
-        """Messages added since the last call."""
-        with self._lock:
-            new = self.messages[self._taken :]
-            self._taken = len(self.messages)
-            return new
-
-    def add(
-        self,
-        article_id: str,
-        section_id: str,
-        anchor: str,
-        fraction: float,
-        article_title: str,
-        section_title: str,
-        note: str = "",
-    ) -> tuple[Bookmark, bool]:
-        """Bookmark a place unless it already is; returns (bookmark, newly created)."""
-        bookmark = _new_bookmark(
-            0,
-            article_id,
-            section_id,
-            anchor,
-            fraction,
-            article_title,
-            section_title,
-            note,
-            self._clock(),
-        )
-        with self._lock:
-            return self._insert(bookmark, keep_id=False)
-
-    def find(
-        self, article_id: str, section_id: str, anchor: str, fraction: float
-    ) -> Bookmark | None:
-        """The bookmark at this place, if any."""
-        key = (
-            valid_text(article_id),
-            valid_text(section_id),
-            valid_text(anchor),
-            place_key(fraction),
-        )
-        with self._lock:
-            found = self._places.get(key)
-            return None if found is None else self._bookmarks[found]
-
-    def get(self, bookmark_id: int) -> Bookmark | None:
-        """The bookmark with this id, if any."""
-        with self._lock:
-            return self._bookmarks.get(bookmark_id)
-
-    def remove(self, bookmark_id: int) -> Bookmark | None:
-        """Delete a bookmark and return it."""
-        with self._lock:
-            bookmark = self._bookmarks.pop(bookmark_id, None)
-            if bookmark is not None:
-                del self._places[self._key(bookmark)]
-            return bookmark
-
-    def restore(self, bookmark: Bookmark) -> Bookmark:
-        """Put a removed bookmark back (with its id if free). If its place has been bookmarked
-        again since, that bookmark is returned instead."""
-        checked = _copy_bookmark(bookmark)
-        with self._lock:
-            return self._insert(checked, keep_id=True)[0]
-
-    def set_note(self, bookmark_id: int, note: str) -> Bookmark | None:
-        """Change a bookmark's note."""
-        with self._lock:
-            bookmark = self._bookmarks.get(bookmark_id)
-            if bookmark is None:
-                return None
-            bookmark = replace(bookmark, note=clean_text(note))
-            self._bookmarks[bookmark_id] = bookmark
-            return bookmark
-
-    def list(self) -> builtins.list[Bookmark]:
-        """Every bookmark, newest first."""
-        with self._lock:
-            return sorted(self._bookmarks.values(), key=lambda b: (b.created, b.id), reverse=True)
-
-    def count(self) -> int:
-        """How many bookmarks there are."""
-        with self._lock:
-            return len(self._bookmarks)
-
-    def list_page(self, offset: int, limit: int) -> builtins.list[Bookmark]:
-        """At most ``limit`` bookmarks from the ``offset``-th on, newest first."""
-        offset, limit = max(0, offset), max(0, limit)
-        with self._lock:
-            return self.list()[offset : offset + limit]
-
-    def clear(self) -> int:
-        """Delete every bookmark; returns how many there were."""
-        with self._lock:
-            count = len(self._bookmarks)
-            self._bookmarks.clear()
-            self._places.clear()
-            return count
-
-    def save_position(self, position: Position) -> None:
-        """Remember where the reader is in an article."""
-        with self._lock:
-            # Removed and added again, so that the dict's order is the order of saving.
-            cleaned = _clean_position(position)
-            self._positions.pop(cleaned.article_id, None)
-            self._positions[cleaned.article_id] = cleaned
-
-    def position(self, article_id: str) -> Position | None:
-        """Where the reader was in this article."""
-        with self._lock:
-            return self._positions.get(valid_text(article_id))
-
-    def last_position(self) -> Position | None:
-        """The most recently updated position; of equal times, the one saved last."""
-        with self._lock:
-            newest_first = reversed(self._positions.values())
-            return max(newest_first, key=lambda p: p.updated, default=None)
-
-    def export_json(self) -> str:
-        """Every bookmark as JSON."""
-        with self._lock:
-            return _export(self._bookmarks.values())
-
-    def import_json(self, text: str) -> ImportReport:
-        """Add the bookmarks of an export; all or nothing."""
-        bookmarks = parse_export(text)
-        with self._lock:
-            added = sum(self._insert(b, keep_id=False)[1] for b in bookmarks)
-            return ImportReport(added=added, skipped_duplicates=len(bookmarks) - added)
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-# --- SQLite ---------------------------------------------------------------------------------
+# --- The schema -----------------------------------------------------------------------------
 
 Migration = Callable[[sqlite3.Connection], None]
 """Brings the schema from version ``n`` to ``n + 1``, inside the opening write transaction."""
@@ -734,7 +447,7 @@ def _insert_bookmark(db: sqlite3.Connection, bookmark: Bookmark, keep_id: bool) 
 
 def _save_position_row(db: sqlite3.Connection, position: Position) -> None:
     # REPLACE deletes and inserts, so the row gets a new rowid: that breaks ties in last_position
-    # in favour of the latest saved, as in the memory store.
+    # in favour of the latest saved.
     db.execute(
         f"INSERT OR REPLACE INTO positions ({_POSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
         (
@@ -758,40 +471,6 @@ def _find_row(db: sqlite3.Connection, bookmark: Bookmark) -> Any:
 def _get_row(db: sqlite3.Connection, bookmark_id: int) -> Any:
     sql = f"SELECT {_BOOKMARK_COLUMNS} FROM bookmarks WHERE id = ?"
     return db.execute(sql, (bookmark_id,)).fetchone()
-
-
-def _snapshot(db: sqlite3.Connection) -> tuple[builtins.list[Bookmark], builtins.list[Position]]:
-    """Every bookmark and position in a database, reading only the columns this version knows
-    (so that a newer kreader's file can be shown too)."""
-    rows = db.execute(f"SELECT {_BOOKMARK_COLUMNS} FROM bookmarks ORDER BY id").fetchall()
-    bookmarks = [_row_to_bookmark(row) for row in rows]
-    sql = f"SELECT {_POSITION_COLUMNS} FROM positions ORDER BY updated, rowid"
-    positions = [_row_to_position(row) for row in db.execute(sql).fetchall()]
-    return bookmarks, positions
-
-
-def read_snapshot(path: Path) -> tuple[builtins.list[Bookmark], builtins.list[Position]]:
-    """Read a database without writing anything; raises `sqlite3.Error` when it cannot.
-
-    ``mode=ro`` still has to create the ``-shm`` file of a WAL database; where the folder forbids
-    that, the file is opened as immutable, which is safe because nobody can write there either.
-    """
-    uri = path.absolute().as_uri()
-    failure: sqlite3.Error | None = None
-    for query in ("?mode=ro", "?mode=ro&immutable=1"):
-        try:
-            db = sqlite3.connect(uri + query, uri=True, isolation_level=None)
-        except sqlite3.Error as exc:
-            failure = exc
-            continue
-        try:
-            return _snapshot(db)
-        except sqlite3.Error as exc:
-            failure = exc
-        finally:
-            db.close()
-    assert failure is not None
-    raise failure
 
 
 class _Corrupt(Exception):
@@ -836,42 +515,159 @@ def _check_existing(path: Path, known_version: int) -> None:
         db.close()
 
 
-class SqliteStore:
-    """Bookmarks and positions in an SQLite file; several kreaders may write to it at once.
+def _connect(target: Path | str) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), usable from any thread: the
+    store's lock lets one use it at a time."""
+    return sqlite3.connect(
+        target, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+    )
 
-    Open it with `open_store`, which deals with damaged, unwritable and newer files. Built
-    directly, it raises `sqlite3.Error` or `OSError` when the file cannot be opened for writing.
+
+def _prepare(db: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
+    """Set the connection up and bring the schema to the last of ``migrations``."""
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # Turning WAL on needs the file to itself for a moment, which two kreaders creating it
+    # together both want, and the busy timeout does not cover that: retry briefly. (In memory
+    # there is no file: the journal stays "memory" and these two pragmas change nothing.)
+    for attempt in range(100):
+        try:
+            db.execute("PRAGMA journal_mode = WAL").fetchone()
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.02)
+    # In WAL mode NORMAL never corrupts and loses no commit when a process dies; only a power
+    # cut can drop the last few. FULL would fsync every position save, which stutters on the
+    # SD cards kiosks run from.
+    db.execute("PRAGMA synchronous = NORMAL")
+    # Also proves the file writable: BEGIN IMMEDIATE fails at once on a read-only one.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])  # it may have moved on
+        if version > len(migrations):
+            raise _Newer(version)
+        for target in range(version + 1, len(migrations) + 1):
+            migrations[target - 1](db)
+            db.execute(f"PRAGMA user_version = {target}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
+def _memory_copy(source: sqlite3.Connection) -> sqlite3.Connection:
+    """A ``:memory:`` database holding what ``source`` holds, copied page by page with SQLite's
+    backup; raises `sqlite3.Error` if this version cannot use the copy."""
+    memory = _connect(":memory:")
+    try:
+        source.backup(memory)
+        problems = [row[0] for row in memory.execute("PRAGMA quick_check(1)")]
+        if problems != ["ok"]:
+            raise sqlite3.DatabaseError(f"database disk image is malformed ({problems[0]})")
+        # A newer kreader's file may have changed the tables: this version must be able to read
+        # and write them, which is tried now (and rolled back) rather than failing mid-session.
+        memory.execute("BEGIN")
+        try:
+            memory.execute(f"SELECT {_BOOKMARK_COLUMNS} FROM bookmarks LIMIT 0")
+            probe = _new_bookmark(0, "\0probe", "", "", 0.0, "", "", "", 0.0)
+            _insert_bookmark(memory, probe, keep_id=False)
+            _save_position_row(memory, Position("\0probe", "", "", 0.0, 0.0))
+        finally:
+            memory.execute("ROLLBACK")
+    except BaseException:
+        memory.close()
+        raise
+    return memory
+
+
+def _memory_copy_of_file(path: Path) -> sqlite3.Connection:
+    """`_memory_copy` of the database at ``path``, read without writing anything; raises
+    `sqlite3.Error` when it cannot be read.
+
+    ``mode=ro`` still has to create the ``-shm`` file of a WAL database; where the folder forbids
+    that, the file is opened as immutable, which is safe because nobody can write there either.
+    """
+    uri = path.absolute().as_uri()
+    failure: sqlite3.Error | None = None
+    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+        try:
+            source = sqlite3.connect(uri + query, uri=True, isolation_level=None)
+        except sqlite3.Error as exc:
+            failure = exc
+            continue
+        try:
+            return _memory_copy(source)
+        except sqlite3.Error as exc:
+            failure = exc
+        finally:
+            source.close()
+    assert failure is not None
+    raise failure
+
+
+def _bookmark_or_none(row: Sequence[Any] | None) -> Bookmark | None:
+    return None if row is None else _row_to_bookmark(row)
+
+
+def _position_or_none(row: Sequence[Any] | None) -> Position | None:
+    return None if row is None else _row_to_position(row)
+
+
+_NEWEST_FIRST = f"SELECT {_BOOKMARK_COLUMNS} FROM bookmarks ORDER BY created DESC, id DESC"
+"""Every bookmark in `Store.list`'s order (the index on ``created`` serves it)."""
+
+
+# --- The store ------------------------------------------------------------------------------
+
+
+class Store:
+    """Bookmarks and positions in SQLite: a file several kreaders may write at once, or memory.
+
+    Open a data folder's file with `open_store`, which deals with damaged, unwritable and newer
+    files. Built directly over a file, a store raises `sqlite3.Error` or `OSError` when the file
+    cannot be opened for writing.
 
     Once open, a failing write or read (disk full, I/O error, file damaged) never raises: the
-    store copies what it holds into a `MemoryStore`, answers from there for the rest of the
-    session, sets ``persistent = False`` and ``read_only = True``, and adds a message for
-    `take_messages`.
+    store copies the database into memory (`sqlite3.Connection.backup`), answers from there for
+    the rest of the session, sets ``persistent = False`` and ``read_only = True``, and adds a
+    message for `take_messages`.
     """
+
+    path: Path | None
+    """The database file, if any (a memory fallback names the file it stands in for)."""
+    persistent: bool
+    """True while writes reach the disk."""
+    read_only: bool
+    """True when a database exists that this session cannot write (newer version, read-only
+    folder, full disk): what it held is shown, changes stay in memory."""
+    messages: builtins.list[str]
+    """Every warning for the user so far (opening problems, failed writes), oldest first."""
 
     def __init__(
         self,
-        path: Path,
+        path: Path | None,
         *,
         migrations: Sequence[Migration] = MIGRATIONS,
         messages: Iterable[str] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """``migrations`` is for tests of future schema versions; ``messages`` start the list."""
-        self.path: Path | None = path
-        self.persistent = True
+        """A store over the file at ``path`` (created or migrated as needed), or over memory if
+        ``path`` is None. ``migrations`` is for tests of future schema versions; ``messages``
+        start the list; ``clock`` gives bookmarks their creation time."""
+        self.path = path
+        self.persistent = path is not None
         self.read_only = False
-        self.messages: builtins.list[str] = builtins.list(messages)
+        self.messages = builtins.list(messages)
         self._taken = 0
         self._clock = clock
         self._lock = threading.RLock()
-        self._fallback: MemoryStore | None = None
-        if path.exists():
+        if path is not None and path.exists():
             _check_existing(path, len(migrations))
-        self._db = sqlite3.connect(
-            path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-        )
+        self._db = _connect(":memory:" if path is None else path)
         try:
-            self._open(migrations)
+            _prepare(self._db, migrations)
         except sqlite3.DatabaseError as exc:
             self._db.close()
             if _is_corruption(exc):
@@ -881,113 +677,80 @@ class SqliteStore:
             self._db.close()
             raise
 
-    def _open(self, migrations: Sequence[Migration]) -> None:
-        db = self._db
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        # Turning WAL on needs the file to itself for a moment, which two kreaders creating it
-        # together both want, and the busy timeout does not cover that: retry briefly.
-        for attempt in range(100):
-            try:
-                db.execute("PRAGMA journal_mode = WAL").fetchone()
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == 99:
-                    raise
-                time.sleep(0.02)
-        # In WAL mode NORMAL never corrupts and loses no commit when a process dies; only a power
-        # cut can drop the last few. FULL would fsync every position save, which stutters on the
-        # SD cards kiosks run from.
-        db.execute("PRAGMA synchronous = NORMAL")
-        # Also proves the file writable: BEGIN IMMEDIATE fails at once on a read-only one.
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            version = int(db.execute("PRAGMA user_version").fetchone()[0])  # it may have moved on
-            if version > len(migrations):
-                raise _Newer(version)
-            for target in range(version + 1, len(migrations) + 1):
-                migrations[target - 1](db)
-                db.execute(f"PRAGMA user_version = {target}")
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+    @classmethod
+    def in_memory(
+        cls, *, messages: Iterable[str] = (), clock: Callable[[], float] = time.time
+    ) -> Store:
+        """A store that lasts as long as the process and writes nothing: for kiosk mode."""
+        return cls(None, messages=messages, clock=clock)
 
     def take_messages(self) -> builtins.list[str]:
-        """Messages added since the last call (a failed write adds one)."""
+        """Messages added since the last call, for the UI to show once (a failed write adds one)."""
         with self._lock:
             new = self.messages[self._taken :]
             self._taken = len(self.messages)
             return new
 
-    def _degrade(self, exc: sqlite3.Error) -> MemoryStore:
+    def _use(self, db: sqlite3.Connection) -> None:
+        """Carry on over ``db`` instead of the present connection, which is closed."""
+        with self._lock:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = db
+
+    def _degrade(self, exc: sqlite3.Error) -> None:
         """Carry on in memory after a storage failure, with everything the file still shows."""
-        bookmarks: builtins.list[Bookmark] = []
-        positions: builtins.list[Position] = []
+        assert self.path is not None
         try:
-            bookmarks, positions = _snapshot(self._db)
+            memory = _memory_copy(self._db)
         except sqlite3.Error:
-            with contextlib.suppress(sqlite3.Error, OSError):
-                if self.path is not None:
-                    bookmarks, positions = read_snapshot(self.path)
-        self._fallback = MemoryStore(
-            path=self.path,
-            read_only=True,
-            bookmarks=bookmarks,
-            positions=positions,
-            clock=self._clock,
-        )
+            try:
+                memory = _memory_copy_of_file(self.path)
+            except (sqlite3.Error, OSError):
+                memory = _connect(":memory:")
+                _prepare(memory, MIGRATIONS)
+        self._use(memory)
         self.persistent = False
         self.read_only = True
-        if self.path is not None and _disk_full(exc, self.path.parent):
+        if _disk_full(exc, self.path.parent):
             self.messages.append(f"{_full_disk_problem(self.path)}; {FALLBACK_NOTE}.")
         else:
             self.messages.append(f"Could not save to {self.path} ({exc}); {FALLBACK_NOTE}.")
-        with contextlib.suppress(sqlite3.Error):
-            self._db.close()
-        return self._fallback
 
-    def _write(
-        self,
-        operation: Callable[[sqlite3.Connection], _T],
-        fallback: Callable[[MemoryStore], _T],
-    ) -> _T:
-        """``operation`` in one ``BEGIN IMMEDIATE`` transaction; ``fallback`` in memory if the
-        disk fails (the transaction is rolled back first, so it happens once, in one place)."""
+    def _run(self, operation: Callable[[sqlite3.Connection], _T], write: bool) -> _T:
+        """``operation``, inside one ``BEGIN IMMEDIATE`` transaction if it writes. If the file
+        fails, the transaction is rolled back, the store moves to memory, and ``operation`` runs
+        there instead: it happens once, in one place."""
         with self._lock:
-            if self._fallback is not None:
-                return fallback(self._fallback)
-            db = self._db
             try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    result = operation(db)
-                    db.execute("COMMIT")
-                    return result
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
+                return self._attempt(operation, write)
             except (sqlite3.ProgrammingError, sqlite3.IntegrityError):
                 raise  # a bug or a closed store, not a storage fault
             except sqlite3.Error as exc:
-                return fallback(self._degrade(exc))
+                if not self.persistent:
+                    raise  # already in memory: there is no disk to blame
+                self._degrade(exc)
+                return self._attempt(operation, write)
 
-    def _read(
-        self,
-        operation: Callable[[sqlite3.Connection], _T],
-        fallback: Callable[[MemoryStore], _T],
-    ) -> _T:
-        """A query, or the answer from memory once the database has failed."""
-        with self._lock:
-            if self._fallback is not None:
-                return fallback(self._fallback)
-            try:
-                return operation(self._db)
-            except (sqlite3.ProgrammingError, sqlite3.IntegrityError):
-                raise
-            except sqlite3.Error as exc:
-                return fallback(self._degrade(exc))
+    def _attempt(self, operation: Callable[[sqlite3.Connection], _T], write: bool) -> _T:
+        db = self._db
+        if not write:
+            return operation(db)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = operation(db)
+            db.execute("COMMIT")
+            return result
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _read(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        return self._run(operation, write=False)
+
+    def _write(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        return self._run(operation, write=True)
 
     def add(
         self,
@@ -999,7 +762,8 @@ class SqliteStore:
         section_title: str,
         note: str = "",
     ) -> tuple[Bookmark, bool]:
-        """Bookmark a place unless it already is; returns (bookmark, newly created)."""
+        """Bookmark a place unless it already is; returns (bookmark, newly created). One
+        bookmark per place: the same article, section and anchor, fraction rounded to 2 places."""
         bookmark = _new_bookmark(
             0,
             article_id,
@@ -1012,156 +776,123 @@ class SqliteStore:
             self._clock(),
         )
 
-        def write(db: sqlite3.Connection) -> tuple[Bookmark, bool]:
+        def insert(db: sqlite3.Connection) -> tuple[Bookmark, bool]:
             created = _insert_bookmark(db, bookmark, keep_id=False)
             return _row_to_bookmark(_find_row(db, bookmark)), created
 
-        return self._write(write, lambda memory: memory._insert(bookmark, keep_id=False))
+        return self._write(insert)
 
     def find(
         self, article_id: str, section_id: str, anchor: str, fraction: float
     ) -> Bookmark | None:
-        """The bookmark at this place, if any."""
+        """The bookmark at this place (fraction rounded to 2 places), if any."""
         place = _new_bookmark(0, article_id, section_id, anchor, fraction, "", "", "", 0.0)
-
-        def read(db: sqlite3.Connection) -> Bookmark | None:
-            row = _find_row(db, place)
-            return None if row is None else _row_to_bookmark(row)
-
-        return self._read(
-            read, lambda memory: memory.find(article_id, section_id, anchor, fraction)
-        )
+        return self._read(lambda db: _bookmark_or_none(_find_row(db, place)))
 
     def get(self, bookmark_id: int) -> Bookmark | None:
         """The bookmark with this id, if any."""
-
-        def read(db: sqlite3.Connection) -> Bookmark | None:
-            row = _get_row(db, bookmark_id)
-            return None if row is None else _row_to_bookmark(row)
-
-        return self._read(read, lambda memory: memory.get(bookmark_id))
+        return self._read(lambda db: _bookmark_or_none(_get_row(db, bookmark_id)))
 
     def remove(self, bookmark_id: int) -> Bookmark | None:
-        """Delete a bookmark and return it (for `restore`)."""
+        """Delete a bookmark; returns it (for `restore`), or None if there was none."""
 
-        def write(db: sqlite3.Connection) -> Bookmark | None:
+        def delete(db: sqlite3.Connection) -> Bookmark | None:
             row = _get_row(db, bookmark_id)
-            if row is None:
-                return None
             db.execute("DELETE FROM bookmarks WHERE id = ?", (bookmark_id,))
-            return _row_to_bookmark(row)
+            return _bookmark_or_none(row)
 
-        return self._write(write, lambda memory: memory.remove(bookmark_id))
+        return self._write(delete)
 
     def restore(self, bookmark: Bookmark) -> Bookmark:
-        """Put a removed bookmark back (with its id if free). If its place has been bookmarked
-        again since, that bookmark is returned instead."""
+        """Undo `remove`: put the bookmark back with its fields, creation time and (if free) id.
+        If its place has been bookmarked again since, that bookmark is returned instead."""
         checked = _copy_bookmark(bookmark)
 
-        def write(db: sqlite3.Connection) -> Bookmark:
+        def insert(db: sqlite3.Connection) -> Bookmark:
             _insert_bookmark(db, checked, keep_id=True)
             return _row_to_bookmark(_find_row(db, checked))
 
-        return self._write(write, lambda memory: memory.restore(checked))
+        return self._write(insert)
 
     def set_note(self, bookmark_id: int, note: str) -> Bookmark | None:
-        """Change a bookmark's note."""
+        """Change a bookmark's note; None if there is no such bookmark."""
         cleaned = clean_text(note)
 
-        def write(db: sqlite3.Connection) -> Bookmark | None:
+        def update(db: sqlite3.Connection) -> Bookmark | None:
             db.execute("UPDATE bookmarks SET note = ? WHERE id = ?", (cleaned, bookmark_id))
-            row = _get_row(db, bookmark_id)
-            return None if row is None else _row_to_bookmark(row)
+            return _bookmark_or_none(_get_row(db, bookmark_id))
 
-        return self._write(write, lambda memory: memory.set_note(bookmark_id, note))
+        return self._write(update)
 
     def list(self) -> builtins.list[Bookmark]:
         """Every bookmark, newest first."""
-
-        def read(db: sqlite3.Connection) -> builtins.list[Bookmark]:
-            sql = f"SELECT {_BOOKMARK_COLUMNS} FROM bookmarks ORDER BY created DESC, id DESC"
-            return [_row_to_bookmark(row) for row in db.execute(sql).fetchall()]
-
-        return self._read(read, lambda memory: memory.list())
+        return self._read(lambda db: [_row_to_bookmark(row) for row in db.execute(_NEWEST_FIRST)])
 
     def count(self) -> int:
         """How many bookmarks there are."""
-
-        def read(db: sqlite3.Connection) -> int:
-            return int(db.execute("SELECT count(*) FROM bookmarks").fetchone()[0])
-
-        return self._read(read, lambda memory: memory.count())
-
-    def list_page(self, offset: int, limit: int) -> builtins.list[Bookmark]:
-        """At most ``limit`` bookmarks from the ``offset``-th on, newest first (read from the index on
-        creation time, so a page costs the same however many bookmarks there are)."""
-        offset, limit = max(0, offset), max(0, limit)
-
-        def read(db: sqlite3.Connection) -> builtins.list[Bookmark]:
-            sql = (
-                f"SELECT {_BOOKMARK_COLUMNS} FROM bookmarks"
-                " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"
-            )
-            return [_row_to_bookmark(row) for row in db.execute(sql, (limit, offset)).fetchall()]
-
-        return self._read(read, lambda memory: memory.list_page(offset, limit))
-
-    def clear(self) -> int:
-        """Delete every bookmark; returns how many there were."""
-
-        def write(db: sqlite3.Connection) -> int:
-            return db.execute("DELETE FROM bookmarks").rowcount
-
-        return self._write(write, lambda memory: memory.clear())
-
-    def save_position(self, position: Position) -> None:
-        """Remember where the reader is in an article."""
-        cleaned = _clean_position(position)
-        self._write(
-            lambda db: _save_position_row(db, cleaned),
-            lambda memory: memory.save_position(cleaned),
+        return self._read(
+            lambda db: int(db.execute("SELECT count(*) FROM bookmarks").fetchone()[0])
         )
 
+    def list_page(self, offset: int, limit: int) -> builtins.list[Bookmark]:
+        """At most ``limit`` bookmarks, from the ``offset``-th on, in `list`'s order (newest first).
+
+        For lists that show what is visible: read from the index on creation time, a page costs
+        milliseconds however many bookmarks there are.
+        """
+        page = (max(0, limit), max(0, offset))
+        sql = _NEWEST_FIRST + " LIMIT ? OFFSET ?"
+        return self._read(lambda db: [_row_to_bookmark(row) for row in db.execute(sql, page)])
+
+    def marked_sections(self) -> set[tuple[str, str]]:
+        """Every (article id, section id) that holds a bookmark, for the contents' stars.
+
+        Read from the unique index on places, without reading the bookmarks themselves.
+        """
+        sql = "SELECT DISTINCT article_id, section_id FROM bookmarks"
+        return self._read(lambda db: set(db.execute(sql)))
+
+    def clear(self) -> int:
+        """Delete every bookmark (not the reading positions); returns how many there were."""
+        return self._write(lambda db: db.execute("DELETE FROM bookmarks").rowcount)
+
+    def save_position(self, position: Position) -> None:
+        """Remember where the reader is in an article (one position per article)."""
+        cleaned = _clean_position(position)
+        self._write(lambda db: _save_position_row(db, cleaned))
+
     def position(self, article_id: str) -> Position | None:
-        """Where the reader was in this article."""
-
-        def read(db: sqlite3.Connection) -> Position | None:
-            sql = f"SELECT {_POSITION_COLUMNS} FROM positions WHERE article_id = ?"
-            row = db.execute(sql, (valid_text(article_id),)).fetchone()
-            return None if row is None else _row_to_position(row)
-
-        return self._read(read, lambda memory: memory.position(article_id))
+        """Where the reader was in this article, if anywhere."""
+        sql = f"SELECT {_POSITION_COLUMNS} FROM positions WHERE article_id = ?"
+        key = (valid_text(article_id),)
+        return self._read(lambda db: _position_or_none(db.execute(sql, key).fetchone()))
 
     def last_position(self) -> Position | None:
-        """The most recently updated position; of equal times, the one saved last."""
-
-        def read(db: sqlite3.Connection) -> Position | None:
-            sql = f"SELECT {_POSITION_COLUMNS} FROM positions ORDER BY updated DESC, rowid DESC"
-            row = db.execute(sql + " LIMIT 1").fetchone()
-            return None if row is None else _row_to_position(row)
-
-        return self._read(read, lambda memory: memory.last_position())
+        """The most recently saved position of any article; of equal times, the one saved last."""
+        sql = f"SELECT {_POSITION_COLUMNS} FROM positions ORDER BY updated DESC, rowid DESC LIMIT 1"
+        return self._read(lambda db: _position_or_none(db.execute(sql).fetchone()))
 
     def export_json(self) -> str:
-        """Every bookmark as JSON."""
+        """Every bookmark as JSON (see `import_json`), oldest first."""
         return _export(self.list())
 
     def import_json(self, text: str) -> ImportReport:
-        """Add the bookmarks of an export in one transaction: all or nothing."""
+        """Add the bookmarks of an export, skipping places already bookmarked.
+
+        Everything is checked before anything is written, and the bookmarks are added in one
+        transaction: on any problem `StoreError` is raised and the store is unchanged.
+        """
         bookmarks = parse_export(text)
 
-        def write(db: sqlite3.Connection) -> ImportReport:
+        def insert(db: sqlite3.Connection) -> ImportReport:
             added = sum(_insert_bookmark(db, b, keep_id=False) for b in bookmarks)
             return ImportReport(added=added, skipped_duplicates=len(bookmarks) - added)
 
-        def in_memory(memory: MemoryStore) -> ImportReport:
-            added = sum(memory._insert(b, keep_id=False)[1] for b in bookmarks)
-            return ImportReport(added=added, skipped_duplicates=len(bookmarks) - added)
-
-        return self._write(write, in_memory)
+        return self._write(insert)
 
     def close(self) -> None:
-        """Close the database (the last connection to close checkpoints and removes the WAL)."""
+        """Release the database (the last connection to a file checkpoints and removes the WAL);
+        the store must not be used afterwards."""
         with self._lock:
             self._db.close()
 
@@ -1224,25 +955,19 @@ def _memory_fallback(
     clock: Callable[[], float],
     *,
     earlier: Sequence[str] = (),
-) -> MemoryStore:
+) -> Store:
     """A memory store with what ``db_path`` still shows, and one message saying what is wrong."""
-    bookmarks: builtins.list[Bookmark] = []
-    positions: builtins.list[Position] = []
+    store = Store.in_memory(messages=earlier, clock=clock)
+    store.path, store.read_only = db_path, True
     unread = ""
     # An empty file is one SQLite created just now and could not write to: nothing to read.
     if db_path.is_file() and db_path.stat().st_size > 0:
         try:
-            bookmarks, positions = read_snapshot(db_path)
+            store._use(_memory_copy_of_file(db_path))
         except (sqlite3.Error, OSError) as exc:
             unread = f", and its bookmarks cannot be read ({_reason(exc)})"
-    return MemoryStore(
-        path=db_path,
-        read_only=True,
-        messages=[*earlier, f"{problem}{unread}; {FALLBACK_NOTE}."],
-        bookmarks=bookmarks,
-        positions=positions,
-        clock=clock,
-    )
+    store.messages.append(f"{problem}{unread}; {FALLBACK_NOTE}.")
+    return store
 
 
 def _probe_folder(data_dir: Path, db_path: Path) -> None:
@@ -1277,8 +1002,8 @@ def open_store(data_dir: Path, *, clock: Callable[[], float] = time.time) -> Sto
     """The store for ``data_dir``, whatever state it is in: storage faults never raise.
 
     - damaged file: moved aside (`move_aside`) and a new one started;
-    - folder missing and not creatable, read-only, or disk full: a `MemoryStore` holding what
-      can still be read, ``read_only`` set;
+    - folder missing and not creatable, read-only, or disk full: a store in memory holding what
+      can still be read (copied with SQLite's backup), ``read_only`` set;
     - file from a newer kreader: shown but never written (or downgraded); changes stay in memory.
 
     Each case adds one message to ``store.messages``; ``store.persistent`` says whether writes
@@ -1304,7 +1029,7 @@ def open_store(data_dir: Path, *, clock: Callable[[], float] = time.time) -> Sto
     messages: builtins.list[str] = []
     for attempt in range(2):
         try:
-            return SqliteStore(db_path, messages=messages, clock=clock)
+            return Store(db_path, messages=messages, clock=clock)
         except _Corrupt as exc:
             if attempt:  # the brand-new file is damaged too: this disk is not to be trusted
                 problem = f"The new bookmarks file {db_path} is damaged too ({exc})"

@@ -16,13 +16,13 @@ from textual.widgets import OptionList, Static
 
 from kreader.app import KReaderApp
 from kreader.screens.bookmarks import PAGE, BookmarksScreen
-from kreader.store import DB_NAME, SqliteStore, open_store
+from kreader.store import DB_NAME, Store, open_store
 
 COUNT = 100_000
 SIZE = (80, 24)
 
 
-def big_store(folder: Path) -> SqliteStore:
+def big_store(folder: Path) -> Store:
     """A real bookmarks file of `COUNT` rows (written straight into SQLite, which takes a second rather than
     the import's dozen); the newest, created last, is in alpha's "Start here"."""
     open_store(folder).close()  # the schema, as kreader makes it
@@ -40,7 +40,7 @@ def big_store(folder: Path) -> SqliteStore:
         )
     db.close()
     store = open_store(folder)
-    assert isinstance(store, SqliteStore) and store.count() == COUNT
+    assert store.persistent and store.count() == COUNT
     return store
 
 

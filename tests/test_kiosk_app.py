@@ -24,7 +24,7 @@ from kreader.screens.pin import PinScreen
 from kreader.screens.reader import ReaderScreen
 from kreader.screens.unavailable import UnavailableScreen
 from kreader.settings import Settings
-from kreader.store import MemoryStore
+from kreader.store import Store
 from kreader.widgets.qr import qr_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ class FakeClock:
 def kiosk(content: Path, clock: FakeClock, **settings: object) -> KioskApp:
     app = make_app(
         load_library(content),
-        MemoryStore(),
+        Store.in_memory(),
         Settings(kiosk=True, **settings),
         kiosk=True,
         clock=clock,  # type: ignore[arg-type]
@@ -348,7 +348,7 @@ async def test_content_edits_are_picked_up_and_broken_edits_keep_last_good(tmp_p
 async def test_missing_content_shows_a_calm_screen(tmp_path: Path) -> None:
     from kreader.content import Library
 
-    app = make_app(Library(tmp_path / "nothing", ()), MemoryStore(), Settings(), kiosk=True)
+    app = make_app(Library(tmp_path / "nothing", ()), Store.in_memory(), Settings(), kiosk=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, UnavailableScreen)
@@ -384,7 +384,7 @@ def test_run_kiosk_starts_afresh_after_an_error_and_gives_up_on_a_crash_loop(
     outcomes = iter([RESTART_CODE, RESTART_CODE, 0])
 
     def build() -> KioskApp:
-        app = KioskApp(library, MemoryStore(), Settings())
+        app = KioskApp(library, Store.in_memory(), Settings())
         built.append(app)
         return app
 

@@ -12,7 +12,7 @@ from kreader.factory import make_app
 from kreader.kiosk import hash_pin
 from kreader.kiosk_app import KioskApp
 from kreader.settings import Settings
-from kreader.store import MemoryStore
+from kreader.store import Store
 
 
 class FrozenClock:
@@ -26,7 +26,11 @@ class FrozenClock:
 def kiosk(content_dir: Path, clock: FrozenClock | None = None) -> KioskApp:
     settings = Settings(kiosk=True, admin_pin_hash=hash_pin("2468", salt=b"0123456789abcdef"))
     app = make_app(
-        load_library(content_dir), MemoryStore(), settings, kiosk=True, clock=clock or FrozenClock()
+        load_library(content_dir),
+        Store.in_memory(),
+        settings,
+        kiosk=True,
+        clock=clock or FrozenClock(),
     )
     assert isinstance(app, KioskApp)
     app.tick_seconds = 3600

@@ -9,14 +9,14 @@ from textual.color import Color
 from kreader.content import load_library
 from kreader.factory import make_app
 from kreader.settings import load_settings
-from kreader.store import MemoryStore
+from kreader.store import Store
 from kreader.themes import CONTRAST_THEME, THEME_CYCLE, contrast_ratio
 from kreader.widgets.section_view import SectionView
 
 
 def reader(content_dir: Path, config: Path):  # type: ignore[no-untyped-def]
     return make_app(
-        load_library(content_dir), MemoryStore(), load_settings(config), config_path=config
+        load_library(content_dir), Store.in_memory(), load_settings(config), config_path=config
     )
 
 

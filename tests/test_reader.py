@@ -34,7 +34,7 @@ from kreader.content import load_library
 from kreader.screens.bookmarks import BookmarksScreen, NoteScreen
 from kreader.screens.help import HelpScreen
 from kreader.screens.search import SearchScreen
-from kreader.store import MemoryStore, Store, open_store
+from kreader.store import Store, open_store
 from kreader.widgets.contents import BOOKMARK_MARK, ContentsTree, Place
 from kreader.widgets.section_view import SectionView
 
@@ -479,7 +479,7 @@ async def test_bookmarks_list_jump_remove_undo_and_note(tmp_path: Path) -> None:
 
 
 async def test_stale_bookmarks_and_stars_in_the_contents(tmp_path: Path) -> None:
-    store: Store = MemoryStore()
+    store = Store.in_memory()
     store.add("alpha", "gone", "", 0.5, "Alpha guide", "A section since removed")
     store.add("alpha", "last-words", "", 0.0, "Alpha guide", "Last words")
     store.add("beta", "two", "", 0.0, "Beta notes", "Two")

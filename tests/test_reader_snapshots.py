@@ -18,14 +18,14 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from kreader.app import KReaderApp, StartAt
-from kreader.store import Bookmark, MemoryStore
+from kreader.store import Bookmark, Store
 
 DAY = 86400.0
 
 
 def reader(tmp_path: Path, **kwargs: Any) -> KReaderApp:
     """The reader on the bundled article, with bookmarks in memory."""
-    kwargs.setdefault("store", MemoryStore())
+    kwargs.setdefault("store", Store.in_memory())
     return build_app(tmp_path, CONTENT, **kwargs)
 
 
@@ -63,32 +63,32 @@ def test_contents_follows_a_subsection(snap_compare: Any, tmp_path: Path) -> Non
 
 def test_bookmarks_list(snap_compare: Any, tmp_path: Path) -> None:
     now = time.time()
-    store = MemoryStore(
-        bookmarks=[
-            Bookmark(
-                1,
-                "ketamine-ptsd",
-                "history",
-                "",
-                0.0,
-                "How ketamine may help treat PTSD",
-                "History",
-                "",
-                now - 3 * DAY - 600,
-            ),
-            Bookmark(
-                2,
-                "ketamine-ptsd",
-                "how-it-may-work",
-                "fear-extinction",
-                0.25,
-                "How ketamine may help treat PTSD",
-                "How it may work",
-                "ask about the rodent studies",
-                now - 2 * 3600 - 600,
-            ),
-        ]
-    )
+    store = Store.in_memory()
+    for bookmark in [
+        Bookmark(
+            1,
+            "ketamine-ptsd",
+            "history",
+            "",
+            0.0,
+            "How ketamine may help treat PTSD",
+            "History",
+            "",
+            now - 3 * DAY - 600,
+        ),
+        Bookmark(
+            2,
+            "ketamine-ptsd",
+            "how-it-may-work",
+            "fear-extinction",
+            0.25,
+            "How ketamine may help treat PTSD",
+            "How it may work",
+            "ask about the rodent studies",
+            now - 2 * 3600 - 600,
+        ),
+    ]:
+        store.restore(bookmark)  # with its id and creation time
     assert snap_compare(reader(tmp_path, store=store), press=["B"], terminal_size=(100, 30))
 
 

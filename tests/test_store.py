@@ -1,6 +1,6 @@
-"""The bookmark store: behaviour shared by SQLite and memory, then SQLite's faults, for real.
+"""The bookmark store: its behaviour over a file and over memory, then a file's faults, for real.
 
-Every database here is a real file under ``tmp_path``; faults are real too (random bytes, a cut
+Every database file here is a real file under ``tmp_path``; faults are real too (random bytes, a cut
 file, a folder that cannot be created or written, a file size limit, a killed process).
 """
 
@@ -32,9 +32,7 @@ from kreader.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Bookmark,
-    MemoryStore,
     Position,
-    SqliteStore,
     Store,
     StoreError,
     default_data_dir,
@@ -55,14 +53,14 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["file", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """Each behaviour test runs against both implementations."""
-    if request.param == "sqlite":
+    """Each behaviour test runs against both forms of the store: a file and memory."""
+    if request.param == "file":
         opened = open_store(tmp_path / "data", clock=Clock())
-        assert isinstance(opened, SqliteStore) and opened.persistent and not opened.messages
+        assert opened.persistent and opened.path is not None and not opened.messages
     else:
-        opened = MemoryStore(clock=Clock())
+        opened = Store.in_memory(clock=Clock())
     yield opened
     opened.close()
 
@@ -106,7 +104,7 @@ def run_python(code: str, *args: str, timeout: float = 60) -> subprocess.Complet
     )
 
 
-# --- Behaviour, both stores -------------------------------------------------------------------
+# --- Behaviour, file and memory -----------------------------------------------------------------
 
 
 def test_add_get_list_round_trip(store: Store) -> None:
@@ -204,7 +202,7 @@ def test_export_import_round_trip(store: Store) -> None:
     assert [e["article_id"] for e in document["bookmarks"]] == ["a", "b", "c"]  # oldest first
     assert "id" not in document["bookmarks"][0]
 
-    other = MemoryStore()
+    other = Store.in_memory()
     report = other.import_json(text)
     assert (report.added, report.skipped_duplicates) == (3, 0)
     strip = [{k: v for k, v in b.__dict__.items() if k != "id"} for b in originals]
@@ -219,7 +217,7 @@ def test_export_import_round_trip(store: Store) -> None:
 
 
 def test_take_messages_returns_each_once() -> None:
-    store = MemoryStore(messages=["one"])
+    store = Store.in_memory(messages=["one"])
     assert store.take_messages() == ["one"]
     assert store.take_messages() == []
     store.messages.append("two")
@@ -228,7 +226,7 @@ def test_take_messages_returns_each_once() -> None:
 
 def test_memory_store_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    store = MemoryStore()
+    store = Store.in_memory()
     add(store)
     store.save_position(Position("a", "s", "", 0.5, 1.0))
     assert (store.path, store.persistent, store.read_only) == (None, False, False)
@@ -326,7 +324,7 @@ def test_lone_surrogates_are_replaced_not_a_traceback(store: Store) -> None:
     assert store.position("b\udc80") is not None
     export = store.export_json()
     export.encode("utf-8")  # strict: no surrogate left to write
-    assert MemoryStore().import_json(export).added == 2
+    assert Store.in_memory().import_json(export).added == 2
 
 
 def test_an_export_of_more_than_100_000_bookmarks_imports_again(tmp_path: Path) -> None:
@@ -346,7 +344,7 @@ def test_an_export_of_more_than_100_000_bookmarks_imports_again(tmp_path: Path) 
     target.close()
 
 
-# --- SQLite: the file itself ------------------------------------------------------------------
+# --- The file itself -------------------------------------------------------------------------
 
 
 def test_sqlite_file_persists_and_is_set_up(tmp_path: Path) -> None:
@@ -364,7 +362,7 @@ def test_sqlite_file_persists_and_is_set_up(tmp_path: Path) -> None:
     assert unique and unique[0][2] == 1
 
     again = open_store(data)
-    assert isinstance(again, SqliteStore) and again.messages == []
+    assert again.persistent and again.messages == []
     assert again.list() == [bookmark]
     assert again.last_position() == Position("a", "s", "", 0.3, 5.0)
     again.close()
@@ -397,7 +395,7 @@ def test_store_modules_do_not_import_textual() -> None:
 def test_migrates_an_empty_file(tmp_path: Path) -> None:
     (tmp_path / DB_NAME).touch()  # SQLite's own idea of an empty, version-0 database
     store = open_store(tmp_path)
-    assert isinstance(store, SqliteStore) and store.messages == []
+    assert store.persistent and store.messages == []
     add(store)
     store.close()
     assert query(tmp_path / DB_NAME, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
@@ -424,7 +422,7 @@ def test_migrates_an_unversioned_database_keeping_its_rows(tmp_path: Path) -> No
     assert query(db_path, "PRAGMA user_version") == [(0,)]
 
     store = open_store(tmp_path)
-    assert isinstance(store, SqliteStore) and store.messages == []
+    assert store.persistent and store.messages == []
     carried = {
         (b.article_id, b.section_id, b.anchor, b.fraction, b.article_title) for b in store.list()
     }
@@ -445,7 +443,7 @@ def test_a_future_migration_is_one_appended_function(tmp_path: Path) -> None:
     def to_v2(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE bookmarks ADD COLUMN colour TEXT NOT NULL DEFAULT ''")
 
-    newer = SqliteStore(tmp_path / DB_NAME, migrations=[*MIGRATIONS, to_v2])
+    newer = Store(tmp_path / DB_NAME, migrations=[*MIGRATIONS, to_v2])
     assert newer.list() == [kept]
     newer.close()
     assert query(tmp_path / DB_NAME, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
@@ -469,7 +467,6 @@ def test_newer_database_is_opened_read_only(tmp_path: Path) -> None:
     before = db_path.read_bytes()
 
     newer = open_store(tmp_path)
-    assert isinstance(newer, MemoryStore)
     assert (newer.persistent, newer.read_only, newer.path) == (False, True, db_path)
     [message] = newer.take_messages()
     assert f"{db_path} was written by a newer kreader; opened read-only" in message
@@ -479,6 +476,29 @@ def test_newer_database_is_opened_read_only(tmp_path: Path) -> None:
     newer.close()
     assert db_path.read_bytes() == before  # never downgraded, never written
     assert query(db_path, "PRAGMA user_version") == [(99,)]
+
+
+def test_a_newer_database_this_version_cannot_write_is_not_used(tmp_path: Path) -> None:
+    """The memory copy of a newer file must take this version's writes: one that would not (a rule
+    this version does not know) is not used, so that no write fails later in the session."""
+    open_store(tmp_path).close()
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    db.execute(
+        "CREATE TRIGGER needs_colour BEFORE INSERT ON bookmarks"
+        " BEGIN SELECT RAISE(ABORT, 'a bookmark needs a colour'); END"
+    )
+    db.execute("PRAGMA user_version = 99")
+    db.commit()
+    db.close()
+
+    newer = open_store(tmp_path)
+    [message] = newer.take_messages()
+    assert "was written by a newer kreader; opened read-only" in message
+    assert "its bookmarks cannot be read (a bookmark needs a colour)" in message
+    assert (newer.persistent, newer.read_only) == (False, True)
+    assert add(newer) in newer.list()  # the session still works, in memory
+    newer.close()
+    assert query(tmp_path / DB_NAME, "PRAGMA user_version") == [(99,)]
 
 
 # --- Damaged files ------------------------------------------------------------------------------
@@ -494,7 +514,7 @@ def test_random_bytes_are_moved_aside(tmp_path: Path) -> None:
     when = dt.datetime(2024, 1, 2, 3, 4, 5).timestamp()
 
     store = open_store(tmp_path, clock=lambda: when)
-    assert isinstance(store, SqliteStore) and store.persistent
+    assert store.persistent
     aside = tmp_path / f"{DB_NAME}.corrupt-20240102-030405"
     assert aside.read_bytes() == junk
     assert (tmp_path / f"{aside.name}-wal").read_bytes() == b"stale wal"
@@ -523,7 +543,7 @@ def test_truncated_database_is_moved_aside(tmp_path: Path) -> None:
     db_path.write_bytes(whole[: len(whole) // 2])
 
     fresh = open_store(tmp_path)
-    assert isinstance(fresh, SqliteStore) and fresh.persistent and fresh.list() == []
+    assert fresh.persistent and fresh.list() == []
     [aside] = [p for p in tmp_path.iterdir() if ASIDE.fullmatch(p.name)]
     assert aside.read_bytes() == whole[: len(whole) // 2]
     assert fresh.messages == [DAMAGED_NOTE]
@@ -594,7 +614,6 @@ def test_folder_that_cannot_be_created(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     data = blocker / "kreader"
     store = open_store(data)
-    assert isinstance(store, MemoryStore)
     assert (store.persistent, store.read_only) == (False, True)
     [message] = store.take_messages()
     assert str(data) in message and "Cannot create" in message and "until you quit" in message
@@ -614,7 +633,6 @@ def test_read_only_folder_shows_what_it_holds(tmp_path: Path) -> None:
 
     with read_only(data):
         fallback = open_store(data)
-        assert isinstance(fallback, MemoryStore)
         assert (fallback.persistent, fallback.read_only) == (False, True)
         [message] = fallback.take_messages()
         assert f"Cannot write in the bookmarks folder {data}" in message
@@ -627,6 +645,44 @@ def test_read_only_folder_shows_what_it_holds(tmp_path: Path) -> None:
     assert db_path.read_bytes() == before  # nothing already stored was harmed
     assert sorted(p.name for p in data.iterdir()) == [DB_NAME]
     assert open_store(data).list() == [kept]
+
+
+def test_a_failing_write_moves_what_was_stored_into_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails mid-session (here: another process holds the write lock for longer than
+    the busy timeout) copies the database into memory, where the session carries on whole."""
+    monkeypatch.setattr("kreader.store.BUSY_TIMEOUT_MS", 200)
+    store = open_store(tmp_path, clock=Clock())
+    kept = [add(store, "a", note="stored"), add(store, "b", anchor="h", fraction=0.5)]
+    store.save_position(Position("a", "s", "", 0.25, 7.0))
+    removed = add(store, "c")
+    store.remove(removed.id)
+    other = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # and never lets go
+    try:
+        added, created = store.add("new", "s", "", 0.0, "New", "S")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert created and (store.persistent, store.read_only) == (False, True)
+    [message] = store.take_messages()
+    assert message.startswith(f"Could not save to {tmp_path / DB_NAME} (")
+    assert message.endswith("until you quit.") and "\n" not in message
+    # Everything stored is still there, ids and all, and the failed write happened once, in memory.
+    assert store.list() == [added, *reversed(kept)]
+    assert store.position("a") == Position("a", "s", "", 0.25, 7.0)
+    assert added.id not in (b.id for b in [*kept, removed])  # ids are never given twice
+    assert store.restore(removed) == removed and store.count() == 4
+    assert store.marked_sections() == {("a", "s"), ("b", "s"), ("c", "s"), ("new", "s")}
+    assert store.path == tmp_path / DB_NAME and store.take_messages() == []
+    store.close()
+    # None of it reached the file, which is as it was before the failure.
+    assert integrity(tmp_path / DB_NAME) == ["ok"]
+    assert sorted(r[0] for r in query(tmp_path / DB_NAME, "SELECT article_id FROM bookmarks")) == [
+        "a",
+        "b",
+    ]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses RLIMIT_FSIZE and SIGXFSZ")
@@ -742,7 +798,7 @@ def test_writer_killed_mid_run_keeps_every_committed_bookmark(tmp_path: Path) ->
     on_disk = {row[0] for row in query(db_path, "SELECT id FROM bookmarks")}
     assert set(reported) <= on_disk
     store = open_store(data)
-    assert isinstance(store, SqliteStore) and store.messages == []
+    assert store.persistent and store.messages == []
     assert len(store.list()) == len(on_disk)
     store.close()
 
@@ -770,7 +826,7 @@ def test_a_folder_where_the_database_should_be_is_named(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / DB_NAME).mkdir(parents=True)
     store = open_store(data)
-    assert isinstance(store, MemoryStore) and not store.persistent
+    assert not store.persistent
     [message] = store.take_messages()
     assert message.startswith(f"{data / DB_NAME} is a folder, not a bookmarks file")
     assert "I/O" not in message and "\n" not in message
@@ -880,3 +936,17 @@ def test_count_and_pages_follow_the_list(store: Store) -> None:
     assert store.list_page(0, 0) == []
     store.remove(added[3].id)
     assert store.count() == 6 and store.list_page(0, 10) == store.list()
+
+
+def test_marked_sections_are_the_sections_holding_bookmarks(store: Store) -> None:
+    assert store.marked_sections() == set()
+    add(store, "a", "s1")
+    add(store, "a", "s1", anchor="h", fraction=0.5)  # a second bookmark, same section
+    add(store, "a", "s2", fraction=0.9)
+    gone = add(store, "b", "s1")
+    add(store, "c\ud800", "s")  # cleaned as it is stored, like every other field
+    assert store.marked_sections() == {("a", "s1"), ("a", "s2"), ("b", "s1"), ("c\ufffd", "s")}
+    store.remove(gone.id)
+    assert ("b", "s1") not in store.marked_sections()
+    store.clear()
+    assert store.marked_sections() == set()

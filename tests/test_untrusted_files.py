@@ -290,10 +290,10 @@ async def test_a_kiosk_reload_keeps_the_last_good_article(tmp_path: Path) -> Non
     from kreader.factory import make_app
     from kreader.kiosk_app import KioskApp
     from kreader.settings import Settings
-    from kreader.store import MemoryStore
+    from kreader.store import Store
 
     lib = write_library(tmp_path / "lib")
-    app = make_app(load_library(lib), MemoryStore(), Settings(kiosk=True), kiosk=True)
+    app = make_app(load_library(lib), Store.in_memory(), Settings(kiosk=True), kiosk=True)
     assert isinstance(app, KioskApp)
     app.tick_seconds = 3600
     async with app.run_test(size=(100, 30)) as pilot:
@@ -362,11 +362,11 @@ async def test_a_kiosk_starts_beside_a_fifo(tmp_path: Path) -> None:
     from kreader.factory import make_app
     from kreader.kiosk_app import KioskApp
     from kreader.settings import Settings
-    from kreader.store import MemoryStore
+    from kreader.store import Store
 
     lib = write_library(tmp_path / "lib")
     os.mkfifo(lib / "f.md")
-    app = make_app(load_library(lib), MemoryStore(), Settings(kiosk=True), kiosk=True)
+    app = make_app(load_library(lib), Store.in_memory(), Settings(kiosk=True), kiosk=True)
     assert isinstance(app, KioskApp)
     app.tick_seconds = 3600
     async with app.run_test(size=(100, 30)) as pilot:

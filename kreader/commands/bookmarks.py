@@ -28,7 +28,6 @@ from kreader.store import (
     DB_NAME,
     MAX_TEXT,
     Bookmark,
-    MemoryStore,
     Store,
     StoreError,
     clean_text,
@@ -125,7 +124,7 @@ def run(ctx: Context) -> int:
 def _open_for_reading(data_dir: Path) -> Store:
     """The store, but without creating a folder or a database just to find it empty."""
     if not (data_dir / DB_NAME).exists():
-        return MemoryStore()
+        return Store.in_memory()
     store = open_store(data_dir)
     _warn(store)
     return store

@@ -176,7 +176,7 @@ def run(ctx: Context) -> int:
 
     if kiosk:
         from kreader.kiosk_app import KioskApp, _write_log, run_kiosk
-        from kreader.store import MemoryStore
+        from kreader.store import Store
 
         if load_error:
             _write_log(load_error)
@@ -189,7 +189,7 @@ def run(ctx: Context) -> int:
                 with contextlib.suppress(LibraryError):
                     library = load_library(library.root)
             kiosk_app = make_app(
-                library, MemoryStore(), settings, theme=args.theme, kiosk=True, notices=notices
+                library, Store.in_memory(), settings, theme=args.theme, kiosk=True, notices=notices
             )
             assert isinstance(kiosk_app, KioskApp)
             return kiosk_app

@@ -499,8 +499,7 @@ class ReaderScreen(Screen[None]):
 
     def refresh_bookmark_marks(self) -> None:
         """Star the sections that hold bookmarks in the contents pane."""
-        marked = {(b.article_id, b.section_id) for b in self.store.list()}
-        self.query_one(ContentsTree).mark_bookmarks(self.library, marked)
+        self.query_one(ContentsTree).mark_bookmarks(self.library, self.store.marked_sections())
 
     # -- reading width -----------------------------------------------------------------------------------
 
