@@ -26,14 +26,13 @@ from kreader.content import (
     Article,
     ContentError,
     LibraryError,
-    find_controls,
     inline_text,
     library_files,
     markdown_parser,
     parse_article,
     slugify,
-    strip_controls,
 )
+from kreader.safetext import clean, find_controls
 
 Level = Literal["error", "warning"]
 
@@ -159,7 +158,7 @@ def _check_file(path: Path) -> tuple[Article | None, list[Token], list[Problem]]
         return None, [], [*problems, Problem(path, result.line, level, result.reason)]
     article = result
     tokens = markdown_parser().parse(article.body)
-    problems += _check_front_matter(article, strip_controls(text))
+    problems += _check_front_matter(article, clean(text))
     problems += _check_structure(article, tokens)
     return article, tokens, problems
 

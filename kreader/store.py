@@ -26,7 +26,6 @@ import datetime as dt
 import json
 import math
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -34,6 +33,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+
+from kreader.safetext import clean
 
 DB_NAME = "bookmarks.sqlite3"
 """File name of the database inside the data folder."""
@@ -60,8 +61,6 @@ _T = TypeVar("_T")
 
 # Escape and other control characters (but tab and newline) in titles and notes could drive the
 # terminal when shown, so they are dropped on the way in. Dropping ESC defuses any sequence.
-_CONTROLS_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
 # SQLite primary result codes meaning the file itself is damaged (not unwritable, not busy).
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
@@ -233,9 +232,9 @@ def clamp_fraction(fraction: float) -> float:
 
 
 def clean_text(text: str) -> str:
-    """``text`` without terminal control characters (tab and newline are kept), cut to
-    `MAX_TEXT` characters."""
-    text = _CONTROLS_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """``text`` without terminal escape sequences or control characters (tab and newline are
+    kept; see `kreader.safetext.clean`), cut to `MAX_TEXT` characters."""
+    text = clean(text)
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
