@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kreader import __version__
+from kreader.safetext import clean
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bookmarks": (
@@ -113,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_reader(args)
     except CliError as exc:
-        print(f"kreader: {exc}", file=sys.stderr)
+        # The message may name files, paths, ids or words given by the user: print it as plain text.
+        print(f"kreader: {clean(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -29,6 +29,7 @@ from textual.widgets import Footer, Header, Input, ProgressBar, Static
 from kreader.app import KReaderApp, StartAt
 from kreader.content import Contact, Library, LibraryError, library_signature, load_library
 from kreader.kiosk import KioskPolicy, PinGate, is_key_allowed, is_staff_chord
+from kreader.safetext import plain, plain_line
 from kreader.screens.reader import ReaderScreen
 from kreader.settings import Settings
 from kreader.store import MemoryStore, Store
@@ -124,14 +125,16 @@ class ContactScreen(ModalScreen[None]):
                     yield Static(qr_text(contact_qr_data(self.contact)), id="contact-qr")
                 with Vertical(id="contact-text"):
                     yield Static(
-                        "\n".join(reach) or "Please ask at the front desk.", id="contact-details"
+                        plain("\n".join(reach) or "Please ask at the front desk."),
+                        id="contact-details",
                     )
                     yield Static(
                         "Scan the code with your phone's camera to save this number and address.",
                         classes="dialog-hint",
                     )
                     yield Static(
-                        contact_lines(self.contact, self.disclaimer)[1], id="contact-disclaimer"
+                        plain(contact_lines(self.contact, self.disclaimer)[1]),
+                        id="contact-disclaimer",
                     )
             yield Static("escape or c closes", classes="dialog-hint")
 
@@ -215,8 +218,8 @@ class UnavailableScreen(Screen[None]):
         with Center(id="unavailable"):
             yield Static("The reading screen is temporarily unavailable.", id="unavailable-title")
             yield Static("Please ask at the front desk, or try again in a few minutes.")
-        yield Static(reach, id="kiosk-contact")
-        yield Static(note, id="kiosk-disclaimer")
+        yield Static(plain(reach), id="kiosk-contact")
+        yield Static(plain(note), id="kiosk-disclaimer")
 
 
 class KioskReaderScreen(ReaderScreen, inherit_bindings=False):
@@ -263,8 +266,10 @@ class KioskReaderScreen(ReaderScreen, inherit_bindings=False):
         width = max(20, self.app.size.width - 2)
         if len(note) > 2 * width:
             note = SHORT_DISCLAIMER
-        self.query_one("#kiosk-contact", Static).update(Text.assemble(("☎ ", "bold"), reach))
-        self.query_one("#kiosk-disclaimer", Static).update(note)
+        self.query_one("#kiosk-contact", Static).update(
+            Text.assemble(("☎ ", "bold"), plain_line(reach))
+        )
+        self.query_one("#kiosk-disclaimer", Static).update(plain(note))
 
     def on_resize(self) -> None:
         self.update_contact()

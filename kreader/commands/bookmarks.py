@@ -23,6 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from kreader.cli import CliError
+from kreader.safetext import clean
 from kreader.store import (
     DB_NAME,
     MAX_IMPORT_BYTES,
@@ -135,7 +136,7 @@ def _warn(store: Store) -> bool:
     """Print the store's new messages to stderr; True if there were any."""
     messages = store.take_messages()
     for message in messages:
-        print(f"kreader: warning: {message}", file=sys.stderr)
+        print(f"kreader: warning: {clean(message)}", file=sys.stderr)
     return bool(messages)
 
 

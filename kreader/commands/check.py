@@ -14,6 +14,7 @@ from pathlib import Path
 from kreader.check import check_report
 from kreader.cli import CliError
 from kreader.content import LibraryError, default_content_dir
+from kreader.safetext import clean
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         for problem in report.problems:
-            print(problem)
+            print(clean(str(problem)))  # file names and titles may hold escape sequences
     sys.stdout.flush()
     print(report.summary(), file=sys.stderr)
     return report.exit_status(strict=args.strict)

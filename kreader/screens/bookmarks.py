@@ -14,8 +14,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from kreader.safetext import plain, plain_line
 from kreader.screens import kreader_app
 from kreader.store import Bookmark
+from kreader.widgets.plain_input import PlainInput
 
 if TYPE_CHECKING:
     from kreader.app import KReaderApp
@@ -44,7 +46,9 @@ class NoteScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
             yield Static("Note for this bookmark", id="dialog-title")
-            yield Input(self._note, placeholder="a few words to remember it by", max_length=500)
+            yield PlainInput(
+                self._note, placeholder="a few words to remember it by", max_length=500
+            )
             yield Static("enter saves · escape cancels", classes="dialog-hint")
 
     @on(Input.Submitted)
@@ -79,7 +83,7 @@ class BookmarksScreen(ModalScreen[None]):
         with Vertical(id="dialog-body"):
             yield Static("Bookmarks", id="dialog-title")
             yield Static("", id="bookmark-status")
-            yield OptionList(id="bookmark-list")
+            yield OptionList(id="bookmark-list", markup=False)
             yield Static(
                 "enter opens · d removes · u undoes · e edits the note · escape closes",
                 classes="dialog-hint",
@@ -97,9 +101,9 @@ class BookmarksScreen(ModalScreen[None]):
     def label(self, bookmark: Bookmark, now: float) -> Text:
         """Section, article, note and age; stale bookmarks say so."""
         text = Text.assemble(
-            (bookmark.section_title, "bold"),
+            plain_line(bookmark.section_title, "bold"),
             ("  ·  ", "dim"),
-            (bookmark.article_title, "italic"),
+            plain_line(bookmark.article_title, "italic"),
             ("  ·  ", "dim"),
             (age(bookmark.created, now), "dim"),
         )
@@ -107,7 +111,7 @@ class BookmarksScreen(ModalScreen[None]):
             text.append("  (no longer in the library)", style="bold red")
         if bookmark.note:
             text.append("\n  ")
-            text.append(bookmark.note, style="italic")
+            text.append_text(plain(bookmark.note, "italic"))
         return text
 
     def reload(self, keep: int | None = None) -> None:

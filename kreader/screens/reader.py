@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, Static
 
 from kreader.content import Article, Section
 from kreader.layout import SectionLayout
+from kreader.safetext import clean_line
 from kreader.screens import kreader_app
 from kreader.search import Hit, SearchIndex
 from kreader.store import Bookmark
@@ -160,8 +161,8 @@ class ReaderScreen(Screen[None]):
             return
         index = self.article.index_of(self.section.id) + 1
         total = len(self.article.sections)
-        self.title = self.article.title
-        self.sub_title = f"Section {index} of {total} · {self.section.title}"
+        self.title = clean_line(self.article.title)
+        self.sub_title = f"Section {index} of {total} · {clean_line(self.section.title)}"
 
     def step(self, delta: int) -> None:
         """Open the next (or previous) section, crossing into the neighbouring article at the ends."""
