@@ -98,6 +98,18 @@ def test_plain_is_never_markup() -> None:
     assert plain_line("a\nb", "bold").plain == "a b"
 
 
+def test_safetext_imports_neither_textual_nor_rich() -> None:
+    """The command-line tools that print strings import it without paying for Rich."""
+    code = (
+        "import sys, kreader.safetext\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'rich'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
+
+
 # --- item 1: markup in headings -------------------------------------------------------------------
 
 
