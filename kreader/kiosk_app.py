@@ -29,7 +29,7 @@ from textual.widgets import Footer, Header, Input, ProgressBar, Static
 from kreader.app import KReaderApp, StartAt
 from kreader.content import Contact, Library, LibraryError, library_signature, load_library
 from kreader.kiosk import KioskPolicy, PinGate, is_key_allowed, is_staff_chord
-from kreader.safetext import plain, plain_line
+from kreader.safetext import clean, plain, plain_line
 from kreader.screens.reader import ReaderScreen
 from kreader.settings import Settings
 from kreader.store import MemoryStore, Store
@@ -587,7 +587,11 @@ def run_kiosk(
 
 
 def _write_log(message: str) -> None:
-    """Append to the kiosk log; a log that cannot be written is not worth crashing for."""
+    """Append to the kiosk log; a log that cannot be written is not worth crashing for.
+
+    Messages name content files, whose names may hold escape sequences: staff read this log in a terminal.
+    """
+    message = clean(message)
     try:
         path = kiosk_log_path()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -391,3 +391,13 @@ def test_reader_in_a_terminal_writes_no_escape_from_file_names(tmp_path: Path) -
             assert output[at - 1 : at] != b"\x1b" and output[at - 2 : at] != b"\xc2\x9d"
             at = output.find(payload, at + 1)
     assert b"\x1b]52;" not in output and b"\x1b]0;" not in output
+
+
+def test_kiosk_log_holds_no_escape() -> None:
+    """Staff read the kiosk log in a terminal; skipped files are named in it."""
+    from kreader.kiosk_app import _write_log, kiosk_log_path
+
+    _write_log(f"content file skipped: {RETITLE}x.md:1: error: not valid UTF-8{CLIPBOARD}")
+    logged = kiosk_log_path().read_bytes()
+    assert b"content file skipped: x.md:1" in logged
+    assert_no_escape(logged)

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from kreader.cli import CliError
+from kreader.safetext import clean
 from kreader.settings import Settings, SettingsError, default_config_path, load_settings
 
 
@@ -133,7 +134,7 @@ def check_config(path: Path) -> int:
     except SettingsError as exc:
         raise CliError(str(exc)) from None
     found = path.exists()
-    print(f"# {path}" + ("" if found else " (no such file: all defaults)"))
+    print(clean(f"# {path}" + ("" if found else " (no such file: all defaults)")))
     defaults = {
         "theme": "app default, textual-dark",
         "width": "fill the screen",
@@ -154,7 +155,7 @@ def check_config(path: Path) -> int:
         print(f"{name} = {_show(value)}" if value is not None else f"# {name}: {defaults[name]}")
     print(f"# kiosk.admin_pin_hash: {'set' if settings.admin_pin_hash else 'not set'}")
     for warning in _warnings(settings):
-        print(f"kreader: warning: {warning}", file=sys.stderr)
+        print(f"kreader: warning: {clean(warning)}", file=sys.stderr)
     return 0
 
 
