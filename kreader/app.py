@@ -18,11 +18,14 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from kreader.content import Library
 from kreader.layout import Layouts, Palette
 from kreader.messages import BookmarksChanged, IndexReady, PreferenceChanged
+from kreader.safetext import clean, clean_line
 from kreader.screens.reader import ReaderScreen, StartAt
 from kreader.search import SearchIndex
 from kreader.settings import Settings, SettingsError, save_preferences
@@ -75,6 +78,42 @@ class KReaderApp(App[None]):
             theme or settings.theme or os.environ.get("TEXTUAL_THEME") or DEFAULT_THEME
         )
         self.register_theme(CONTRAST_THEME)
+
+    # -- text from outside the code ---------------------------------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a notification as plain text, whatever ``markup`` says.
+
+        Every screen and widget notifies through here. Notices name sections, files, paths, links and search
+        words, any of which may hold ``[@click=app.quit]`` or ``[/x]`` (an action or a crash as markup) or
+        escape sequences, so none is ever parsed as markup and control characters are removed.
+        """
+        super().notify(
+            clean(message),
+            title=clean_line(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    def action_help_quit(self) -> None:
+        """Textual's ctrl+c hint, without the markup `notify` no longer parses."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {key} to quit the app", title="Do you want to quit?")
+                return
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """The header line: article and section titles come from content, so they are cleaned first."""
+        return super().format_title(clean_line(title), clean_line(sub_title))
 
     # -- start-up ------------------------------------------------------------------------------------------
 

@@ -27,7 +27,6 @@ from kreader.content import (
     Article,
     ContentError,
     LibraryError,
-    find_controls,
     gc_paused,
     inline_text,
     library_files,
@@ -35,8 +34,8 @@ from kreader.content import (
     parse_article,
     read_source,
     slugify,
-    strip_controls,
 )
+from kreader.safetext import clean, find_controls
 
 Level = Literal["error", "warning"]
 
@@ -163,7 +162,7 @@ def _check_file(path: Path, root: Path) -> tuple[Article | None, list[Token], li
                 f"{MAX_LIST_DEPTH} lists or {MAX_QUOTE_DEPTH} quotes); readers see them at that depth",
             )
         )
-    problems += _check_front_matter(article, strip_controls(text))
+    problems += _check_front_matter(article, clean(text))
     problems += _check_structure(article, tokens)
     return article, tokens, problems
 

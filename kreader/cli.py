@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kreader import __version__
 from kreader.errors import CliError, UserError
+from kreader.safetext import clean
 
 __all__ = ["CliError", "build_parser", "main"]
 
@@ -113,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(args.module if args.command else READER)
         return int(module.run(Context(args)))
     except UserError as exc:  # a settings file, a library folder or an option the user can fix
-        print(f"kreader: {exc}", file=sys.stderr)
+        # The message may name files, paths, ids or words given by the user: print it as plain text.
+        print(f"kreader: {clean(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

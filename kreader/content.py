@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from kreader.errors import UserError
+from kreader.safetext import clean, clean_line
 from kreader.sources import MAX_TOML_DEPTH, SourceError, read_regular, toml_too_deep
 
 FRONT_MATTER_FENCE = "+++"
@@ -36,44 +37,6 @@ OPENING_TITLE = "Overview"
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Files larger than this are refused rather than read into memory."""
-
-# Terminal control sequences: CSI (7- and 8-bit), OSC/DCS/SOS/PM/APC strings, two-byte escapes, then any
-# remaining C0 (but tab and newline), DEL and C1 control characters.
-_CONTROL_RE = re.compile(
-    r"""
-    (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?          # CSI ... final byte
-  | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])     # OSC, DCS, SOS, PM, APC ...
-      [^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?   # ... up to BEL or ST (never past a line)
-  | \x1b[ -/]*[0-~]?                            # other escapes (charset, keypad, RIS ...)
-  | [\x00-\x08\x0b-\x1f\x7f-\x9f]               # stray controls
-    """,
-    re.VERBOSE,
-)
-
-
-_ANY_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-"""Every match of `_CONTROL_RE` starts with one of these characters."""
-
-
-def find_controls(text: str) -> list[tuple[int, str]]:
-    """Line numbers (1-based) and ``repr`` of each terminal control sequence in ``text``."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    found: list[tuple[int, str]] = []
-    for match in _CONTROL_RE.finditer(text):
-        found.append((text.count("\n", 0, match.start()) + 1, repr(match.group())))
-    return found
-
-
-def strip_controls(text: str) -> str:
-    """Remove terminal escape sequences and control characters, keeping tabs and newlines.
-
-    Textual's Markdown and Rich pass ESC through to the terminal, so a content file could otherwise retitle,
-    recolour or hijack the reader's terminal.
-    """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not _ANY_CONTROL_RE.search(text):  # the usual case, told 50x faster than by _CONTROL_RE.sub
-        return text
-    return _CONTROL_RE.sub("", text)
 
 
 def slugify(text: str) -> str:
@@ -696,7 +659,7 @@ def _text_of(value: Any, key: str, path: Path, line: int) -> str:
         raise _FrontMatterError(
             line, f"front matter key '{key}' must be a string, not {type(value).__name__}"
         )
-    return strip_controls(value).strip()
+    return clean(value).strip()
 
 
 class _FrontMatterError(Exception):
@@ -838,7 +801,7 @@ def read_article(
 
 def parse_article(text: str, path: Path, article_id: str | None = None) -> Article | ContentError:
     """Make an `Article` from a file's text, or a `ContentError` if its front matter is broken."""
-    text = strip_controls(text)
+    text = clean(text)
     try:
         meta, body, body_line = parse_front_matter(text, path)
     except _FrontMatterError as exc:
@@ -847,8 +810,10 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
     title = (
         meta.title
         or _first_title(body)
-        or path.stem.replace("-", " ").replace("_", " ").strip()
-        or path.name
+        # A file name can hold anything but "/": escape sequences included.
+        or clean_line(path.stem.replace("-", " ").replace("_", " ")).strip()
+        or clean_line(path.name).strip()
+        or "Untitled"
     )
     return Article(
         article_id or path.stem,

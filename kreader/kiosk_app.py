@@ -33,6 +33,7 @@ from kreader.content import (
 )
 from kreader.kiosk import KioskPolicy, is_key_allowed, is_staff_chord
 from kreader.messages import LibraryChanged, StartOver
+from kreader.safetext import clean
 from kreader.screens.pin import PinScreen
 from kreader.screens.reader import ReaderScreen, StartAt
 from kreader.screens.unavailable import UnavailableScreen
@@ -334,7 +335,11 @@ def run_kiosk(
 
 
 def _write_log(message: str) -> None:
-    """Append to the kiosk log; a log that cannot be written is not worth crashing for."""
+    """Append to the kiosk log; a log that cannot be written is not worth crashing for.
+
+    Messages name content files, whose names may hold escape sequences: staff read this log in a terminal.
+    """
+    message = clean(message)
     try:
         path = kiosk_log_path()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kreader.safetext import clean
+
 DB_NAME = "bookmarks.sqlite3"
 """File name of the database inside the data folder."""
 
@@ -72,7 +74,6 @@ _T = TypeVar("_T")
 
 # Escape and other control characters (but tab and newline) in titles and notes could drive the
 # terminal when shown, so they are dropped on the way in. Dropping ESC defuses any sequence.
-_CONTROLS_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # A lone surrogate (JSON's "\ud800", or a file name's undecodable byte) is not text SQLite can store.
 _SURROGATES_RE = re.compile("[\ud800-\udfff]")
 
@@ -165,9 +166,9 @@ def valid_text(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """``text`` without terminal control characters (tab and newline are kept) or lone surrogates,
-    cut to `MAX_TEXT` characters."""
-    text = _CONTROLS_RE.sub("", valid_text(text.replace("\r\n", "\n").replace("\r", "\n")))
+    """``text`` without terminal escape sequences or control characters (tab and newline are
+    kept; see `kreader.safetext.clean`) or lone surrogates, cut to `MAX_TEXT` characters."""
+    text = clean(valid_text(text.replace("\r\n", "\n").replace("\r", "\n")))
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 

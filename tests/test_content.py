@@ -18,8 +18,8 @@ from kreader.content import (
     parse_article,
     read_article,
     slugify,
-    strip_controls,
 )
+from kreader.safetext import clean as clean_text
 
 
 def article(text: str, name: str = "a.md") -> Article:
@@ -151,7 +151,7 @@ def test_malformed_front_matter_is_an_error_with_its_line(text: str, line: int, 
 
 def test_escape_sequences_are_stripped() -> None:
     evil = "Title \x1b]0;pwned\x07ok \x1b[31mred\x1b[0m \x9b2J bell\x07 nul\x00 c1\x85 tab\tkept\r\nnext"
-    clean = strip_controls(evil)
+    clean = clean_text(evil)
     assert (
         "\x1b" not in clean and "\x9b" not in clean and "\x85" not in clean and "\x00" not in clean
     )

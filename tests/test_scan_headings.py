@@ -7,7 +7,8 @@ import random
 import pytest
 from helpers import CONTENT
 
-from kreader.content import parsed_headings, scan_headings, strip_controls
+from kreader.content import parsed_headings, scan_headings
+from kreader.safetext import clean
 
 PIECES = [
     "# Title",
@@ -100,5 +101,5 @@ def test_scan_declines_what_it_cannot_follow(body: str) -> None:
 
 def test_bundled_content_uses_the_scan() -> None:
     for path in CONTENT.glob("*.md"):
-        text = strip_controls(path.read_text(encoding="utf-8"))
+        text = clean(path.read_text(encoding="utf-8"))
         assert scan_headings(text) == parsed_headings(text)

@@ -24,6 +24,7 @@ from pathlib import Path
 from kreader.commands.context import Context
 from kreader.errors import CliError
 from kreader.humanize import ago
+from kreader.safetext import clean
 from kreader.store import (
     DB_NAME,
     MAX_TEXT,
@@ -134,7 +135,7 @@ def _warn(store: Store) -> bool:
     """Print the store's new messages to stderr; True if there were any."""
     messages = store.take_messages()
     for message in messages:
-        print(f"kreader: warning: {message}", file=sys.stderr)
+        print(f"kreader: warning: {clean(message)}", file=sys.stderr)
     return bool(messages)
 
 

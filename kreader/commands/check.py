@@ -15,6 +15,7 @@ from kreader.check import check_report
 from kreader.commands.context import Context
 from kreader.content import LibraryError
 from kreader.errors import CliError
+from kreader.safetext import clean
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +52,7 @@ def run(ctx: Context) -> int:
         sys.stdout.write("\n")
     else:
         for problem in report.problems:
-            print(problem)
+            print(clean(str(problem)))  # file names and titles may hold escape sequences
     sys.stdout.flush()
     print(report.summary(), file=sys.stderr)
     return report.exit_status(strict=args.strict)

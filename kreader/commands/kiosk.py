@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kreader.commands.context import Context
 from kreader.errors import CliError
+from kreader.safetext import clean
 from kreader.settings import Settings, SettingsError, load_settings
 
 
@@ -139,7 +140,7 @@ def check_config(path: Path, content: Path) -> int:
     except SettingsError as exc:
         raise CliError(str(exc)) from None
     found = path.exists()
-    print(f"# {path}" + ("" if found else " (no such file: all defaults)"))
+    print(clean(f"# {path}" + ("" if found else " (no such file: all defaults)")))
     defaults = {
         "theme": "app default, textual-dark",
         "width": "fill the screen",
@@ -160,10 +161,10 @@ def check_config(path: Path, content: Path) -> int:
         print(f"{name} = {_show(value)}" if value is not None else f"# {name}: {defaults[name]}")
     print(f"# kiosk.admin_pin_hash: {'set' if settings.admin_pin_hash else 'not set'}")
     for warning in _warnings(settings):
-        print(f"kreader: warning: {warning}", file=sys.stderr)
+        print(f"kreader: warning: {clean(warning)}", file=sys.stderr)
     errors = _errors(settings, path, content)
     for error in errors:
-        print(f"kreader: {error}", file=sys.stderr)
+        print(f"kreader: {clean(error)}", file=sys.stderr)
     return 1 if errors else 0
 
 

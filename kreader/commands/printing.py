@@ -23,6 +23,7 @@ from kreader.printing import (
     plain_text,
     print_rich,
 )
+from kreader.safetext import clean
 
 
 def _width(value: str) -> int:
@@ -73,7 +74,7 @@ def run(ctx: Context) -> int:
         # A printer's or a pipe's encoding may lack a character: show '?' rather than fail.
         sys.stdout.reconfigure(errors="replace")
     if args.plain or (not args.rich and not sys.stdout.isatty()):
-        sys.stdout.write(plain_text(article, section, width))
+        sys.stdout.write(clean(plain_text(article, section, width)))
     else:
         from rich.console import Console  # only when styling: it is the slow part of Rich to import
 

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from kreader.commands.context import Context
 from kreader.errors import CliError
+from kreader.safetext import clean, clean_line
 from kreader.search import Hit, SearchIndex, parse_query
 
 DEFAULT_LIMIT = 20
@@ -56,7 +57,7 @@ def run(ctx: Context) -> int:
     else:
         _print_hits(hits, sys.stdout)
     if not hits:
-        print(f"no matches for {query!r}", file=sys.stderr)
+        print(f"no matches for {clean_line(query)!r}", file=sys.stderr)
         return 1
     return 0
 
@@ -79,19 +80,24 @@ def _print_hits(hits: Sequence[Hit], out: TextIO) -> None:
         if number:
             out.write("\n")
         title = mark(hit.section_title, hit.title_highlights, start, end)
-        out.write(f"{hit.article_title} › {title}  ({hit.article_id}#{hit.section_id})\n")
+        place = clean_line(f"{hit.article_id}#{hit.section_id}")
+        out.write(f"{clean_line(hit.article_title)} › {title}  ({place})\n")
         if hit.snippet:
             out.write(f"    {mark(hit.snippet, hit.highlights, start, end)}\n")
 
 
 def mark(text: str, spans: Sequence[tuple[int, int]], start: str, end: str) -> str:
-    """``text`` with each (start, end) span wrapped in ``start`` ... ``end``."""
+    """``text`` with each (start, end) span wrapped in ``start`` ... ``end``.
+
+    The pieces of ``text`` are cleaned of control characters one by one (a title can come from a file name),
+    so the spans still fall where they should and only the markers given here reach the terminal.
+    """
     parts: list[str] = []
     at = 0
     for a, b in sorted(spans):
         if a < at or b <= a:
             continue
-        parts += [text[at:a], start, text[a:b], end]
+        parts += [clean(text[at:a]), start, clean(text[a:b]), end]
         at = b
-    parts.append(text[at:])
+    parts.append(clean(text[at:]))
     return "".join(parts)

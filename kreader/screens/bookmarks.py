@@ -22,7 +22,9 @@ from textual.widgets.option_list import Option
 from kreader.content import Library
 from kreader.humanize import ago
 from kreader.messages import BookmarksChanged
+from kreader.safetext import plain, plain_line
 from kreader.store import Bookmark, Store
+from kreader.widgets.plain_input import PlainInput
 
 PAGE = 100
 """Bookmarks read and laid out at a time: several screens' worth, even on a tall terminal."""
@@ -43,7 +45,9 @@ class NoteScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
             yield Static("Note for this bookmark", id="dialog-title")
-            yield Input(self._note, placeholder="a few words to remember it by", max_length=500)
+            yield PlainInput(
+                self._note, placeholder="a few words to remember it by", max_length=500
+            )
             yield Static("enter saves · escape cancels", classes="dialog-hint")
 
     @on(Input.Submitted)
@@ -79,7 +83,7 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
         with Vertical(id="dialog-body"):
             yield Static("Bookmarks", id="dialog-title")
             yield Static("", id="bookmark-status")
-            yield OptionList(id="bookmark-list")
+            yield OptionList(id="bookmark-list", markup=False)
             yield Static(
                 "enter opens · d removes · u undoes · e edits the note · escape closes",
                 classes="dialog-hint",
@@ -99,9 +103,9 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
     def label(self, bookmark: Bookmark, now: float) -> Text:
         """Section, article, note and age; stale bookmarks say so."""
         text = Text.assemble(
-            (bookmark.section_title, "bold"),
+            plain_line(bookmark.section_title, "bold"),
             ("  ·  ", "dim"),
-            (bookmark.article_title, "italic"),
+            plain_line(bookmark.article_title, "italic"),
             ("  ·  ", "dim"),
             (ago(bookmark.created, now), "dim"),
         )
@@ -109,7 +113,7 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
             text.append("  (no longer in the library)", style="bold red")
         if bookmark.note:
             text.append("\n  ")
-            text.append(bookmark.note, style="italic")
+            text.append_text(plain(bookmark.note, "italic"))
         return text
 
     def reload(self, keep: int | None = None) -> None:

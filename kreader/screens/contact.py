@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from kreader.contact import contact_lines, contact_qr_data
 from kreader.content import Contact
+from kreader.safetext import plain
 from kreader.widgets.qr import qr_text
 
 
@@ -37,18 +38,16 @@ class ContactScreen(ModalScreen[None]):
                     yield Static(qr_text(contact_qr_data(self.contact)), id="contact-qr")
                 with Vertical(id="contact-text"):
                     yield Static(
-                        "\n".join(reach) or "Please ask at the front desk.",
+                        plain("\n".join(reach) or "Please ask at the front desk."),
                         id="contact-details",
-                        markup=False,
                     )
                     yield Static(
                         "Scan the code with your phone's camera to save this number and address.",
                         classes="dialog-hint",
                     )
                     yield Static(
-                        contact_lines(self.contact, self.disclaimer)[1],
+                        plain(contact_lines(self.contact, self.disclaimer)[1]),
                         id="contact-disclaimer",
-                        markup=False,
                     )
             yield Static("escape or c closes", classes="dialog-hint")
 

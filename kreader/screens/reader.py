@@ -28,6 +28,7 @@ from kreader.contact import SHORT_DISCLAIMER, contact_info, contact_lines
 from kreader.content import Article, Library, Section
 from kreader.layout import Layouts, Palette, SectionLayout
 from kreader.messages import IndexReady, LibraryChanged, PreferenceChanged, StartOver
+from kreader.safetext import clean_line, plain, plain_line
 from kreader.search import Hit, SearchIndex
 from kreader.store import Bookmark, Position, Store
 from kreader.widgets.contents import ContentsTree, Place
@@ -240,8 +241,8 @@ class ReaderScreen(Screen[None]):
             return
         index = self.article.index_of(self.section.id) + 1
         total = len(self.article.sections)
-        self.title = self.article.title
-        self.sub_title = f"Section {index} of {total} · {self.section.title}"
+        self.title = clean_line(self.article.title)
+        self.sub_title = f"Section {index} of {total} · {clean_line(self.section.title)}"
 
     def step(self, delta: int) -> None:
         """Open the next (or previous) section, crossing into the neighbouring article at the ends."""
@@ -530,8 +531,10 @@ class ReaderScreen(Screen[None]):
         width = max(20, self.app.size.width - 2)
         if len(note) > 2 * width:
             note = SHORT_DISCLAIMER
-        self.query_one("#kiosk-contact", Static).update(Text.assemble(("☎ ", "bold"), reach))
-        self.query_one("#kiosk-disclaimer", Static).update(Text(note))
+        self.query_one("#kiosk-contact", Static).update(
+            Text.assemble(("☎ ", "bold"), plain_line(reach))
+        )
+        self.query_one("#kiosk-disclaimer", Static).update(plain(note))
 
     def show_attract(self, on: bool, countdown: float) -> None:
         """Show or hide the attract banner, with the time left before the next page (0 to 1)."""

@@ -15,7 +15,9 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kreader.messages import IndexReady
+from kreader.safetext import plain, plain_line
 from kreader.search import Hit, SearchIndex
+from kreader.widgets.plain_input import PlainInput
 
 RESULT_LIMIT = 50
 
@@ -23,9 +25,12 @@ RESULT_LIMIT = 50
 def hit_label(hit: Hit) -> Text:
     """Two lines for a result: where it is, then the snippet with the match marked."""
     label = Text.assemble(
-        (hit.section_title, "bold"), ("  ·  ", "dim"), (hit.article_title, "italic dim")
+        plain_line(hit.section_title, "bold"),
+        ("  ·  ", "dim"),
+        plain_line(hit.article_title, "italic dim"),
     )
-    snippet = Text(hit.snippet)
+    # Spans index the snippet as the index made it (from cleaned content); cleaning again changes nothing.
+    snippet = plain(hit.snippet)
     for start, end in hit.highlights:
         snippet.stylize("bold reverse", start, end)
     label.append("\n")
@@ -60,9 +65,9 @@ class SearchScreen(ModalScreen[SearchChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
             yield Static("Search the library", id="dialog-title")
-            yield Input(self._initial, placeholder='words, or "a phrase"', id="search-input")
+            yield PlainInput(self._initial, placeholder='words, or "a phrase"', id="search-input")
             yield Static("", id="search-status")
-            yield OptionList(id="search-results")
+            yield OptionList(id="search-results", markup=False)
             yield Static("enter opens · ↓ to the results · escape closes", classes="dialog-hint")
 
     def on_mount(self) -> None:

@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from kreader.contact import contact_lines
 from kreader.content import Contact
+from kreader.safetext import plain
 
 
 class UnavailableScreen(Screen[None]):
@@ -25,5 +26,5 @@ class UnavailableScreen(Screen[None]):
         with Center(id="unavailable"):
             yield Static("The reading screen is temporarily unavailable.", id="unavailable-title")
             yield Static("Please ask at the front desk, or try again in a few minutes.")
-        yield Static(reach, id="kiosk-contact", markup=False)
-        yield Static(note, id="kiosk-disclaimer", markup=False)
+        yield Static(plain(reach), id="kiosk-contact")
+        yield Static(plain(note), id="kiosk-disclaimer")

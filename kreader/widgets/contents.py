@@ -11,6 +11,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from kreader.content import Library
+from kreader.safetext import plain_line
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class ContentsTree(Tree[Place]):
         self._library = library
         for article in library.articles:
             place = Place(article.id)
-            article_node = self.root.add(Text(article.title, style="bold"), data=place)
+            article_node = self.root.add(plain_line(article.title, "bold"), data=place)
             self._entries[place] = article_node
             if article.id == open_article:
                 self._add_sections(article_node, library, article.id)
@@ -123,7 +124,9 @@ class ContentsTree(Tree[Place]):
                     )
                 for sub in subs[first:last]:
                     sub_place = Place(article.id, section.id, sub.id)
-                    self._entries[sub_place] = section_node.add_leaf(sub.title, data=sub_place)
+                    self._entries[sub_place] = section_node.add_leaf(
+                        plain_line(sub.title), data=sub_place
+                    )
                 if last < len(subs):
                     self._add_more(
                         section_node,
@@ -164,7 +167,15 @@ class ContentsTree(Tree[Place]):
         return True
 
     def _label(self, title: str, marked: bool) -> Text:
-        return Text.assemble((BOOKMARK_MARK, "bold yellow") if marked else "", title)
+        return Text.assemble((BOOKMARK_MARK, "bold yellow") if marked else "", plain_line(title))
+
+    def process_label(self, label: str | Text) -> Text:
+        """Entries are headings and titles from content: a ``str`` is plain text here, never markup.
+
+        (Textual's `Tree` runs ``Text.from_markup`` on a ``str``: ``### [@click=app.quit]Tap here[/]`` would
+        quit when tapped, ``### Use [/bold] carefully`` would raise.)
+        """
+        return super().process_label(plain_line(label) if isinstance(label, str) else label)
 
     def ensure_article(self, library: Library, article_id: str) -> None:
         """Make sure an article's sections are listed and expanded (built on first need)."""
