@@ -29,8 +29,8 @@ from kreader.themes import CONTRAST_THEME, DEFAULT_THEME, THEME_CYCLE, palette_f
 from kreader.widgets.section_view import SectionView
 
 WIDTH_STEP = 4
-INDEX_DELAY = 0.15
-"""Seconds after the first frame before the search index starts building."""
+INDEX_DELAY = 0.05
+"""Seconds after the first frame before the search index is opened (and, for what changed, built)."""
 MIN_READING_WIDTH, MAX_READING_WIDTH = 30, 200
 
 
@@ -51,6 +51,8 @@ class KReaderApp(App[None]):
 
     CSS_PATH = "kreader.tcss"
     TITLE = "kreader"
+    SEARCH_CACHE = True
+    """Keep the search index in a cache file (the kiosk keeps it in memory: it writes nothing)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "cycle_theme", "Theme"),
         Binding("plus", "widen", "Wider", show=False),
@@ -120,17 +122,19 @@ class KReaderApp(App[None]):
         self.call_after_refresh(self.set_timer, INDEX_DELAY, self.build_search_index)
 
     def build_search_index(self) -> None:
-        """Build the search index in a daemon thread, so neither the first paint nor quitting waits for it.
+        """Open the search index in a daemon thread, so neither the first paint nor quitting waits for it.
 
-        A Textual worker thread would hold the process open at exit until the build ends (seconds for a
-        library of megabytes); a daemon thread is simply dropped.
+        With nothing changed since the last start, opening the cache file takes milliseconds; a new or
+        edited file is indexed there first. A Textual worker thread would hold the process open at exit
+        until the build ends; a daemon thread is simply dropped (SQLite rolls back what it left undone).
         """
         library = self.library
         self._index_generation += 1
         generation = self._index_generation
+        cached = self.SEARCH_CACHE
 
         def build() -> None:
-            index = SearchIndex.build(library)
+            index = SearchIndex.open(library) if cached else SearchIndex.build(library)
             with contextlib.suppress(RuntimeError):  # the app has already exited
                 self.call_from_thread(self._index_built, generation, index)
 
@@ -139,6 +143,8 @@ class KReaderApp(App[None]):
     def _index_built(self, generation: int, index: SearchIndex) -> None:
         if generation == self._index_generation:  # not overtaken by a newer library
             self.search_index = index
+            for message in index.messages:
+                self.notify(message, severity="warning", timeout=8)
 
     # -- theme and palette -----------------------------------------------------------------------------------
 

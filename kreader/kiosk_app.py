@@ -289,6 +289,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
     """The locked-down reader. Only reading keys act; the staff chord asks for the PIN."""
 
     ENABLE_COMMAND_PALETTE = False
+    SEARCH_CACHE = False
     BINDINGS: ClassVar[list[BindingType]] = []
     INPUT_EVENTS = (
         events.Key,

@@ -1,6 +1,7 @@
 """``kreader search QUERY``: search the library from a shell and print the best matches.
 
-Only the content model and the search index are imported (never Textual), so the command starts fast.
+Only the content model and the search index are imported (never Textual), so the command starts fast;
+the index is the reader's cache file, so only files changed since it was last used are indexed again.
 """
 
 from __future__ import annotations
@@ -51,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
         library = load_library(args.content or default_content_dir())
     except LibraryError as exc:
         raise CliError(str(exc)) from None
-    hits = SearchIndex.build(library).search(query, limit=args.limit)
+    index = SearchIndex.open(library)
+    for message in index.messages:
+        print(f"kreader: {message}", file=sys.stderr)
+    hits = index.search(query, limit=args.limit)
+    index.close()
     if args.json:
         json.dump([_as_json(hit) for hit in hits], sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -81,6 +86,9 @@ def _print_hits(hits: Sequence[Hit], out: TextIO) -> None:
         if number:
             out.write("\n")
         title = mark(hit.section_title, hit.title_highlights, start, end)
+        if hit.subsection_title:
+            sub = mark(hit.subsection_title, hit.subsection_highlights, start, end)
+            title = f"{title} › {sub}"
         out.write(f"{hit.article_title} › {title}  ({hit.article_id}#{hit.section_id})\n")
         if hit.snippet:
             out.write(f"    {mark(hit.snippet, hit.highlights, start, end)}\n")

@@ -23,10 +23,14 @@ RESULT_LIMIT = 50
 
 
 def hit_label(hit: Hit) -> Text:
-    """Two lines for a result: where it is, then the snippet with the match marked."""
-    label = Text.assemble(
-        (hit.section_title, "bold"), ("  ·  ", "dim"), (hit.article_title, "italic dim")
-    )
+    """Two lines for a result: where it is (section and subsection), then the snippet with the match
+    marked."""
+    label = Text(hit.section_title, style="bold")
+    if hit.subsection_title:
+        label.append(" › ", style="dim")
+        label.append(hit.subsection_title, style="bold")
+    label.append("  ·  ", style="dim")
+    label.append(hit.article_title, style="italic dim")
     snippet = Text(hit.snippet)
     for start, end in hit.highlights:
         snippet.stylize("bold reverse", start, end)
