@@ -628,13 +628,20 @@ class SearchIndex:
         return index
 
     @classmethod
-    def open(cls, library: Library, cache_dir: Path | None = None) -> SearchIndex:
+    def open(
+        cls,
+        library: Library,
+        cache_dir: Path | None = None,
+        *,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    ) -> SearchIndex:
         """The index of ``library`` in its cache file, re-indexing only the files whose content
-        changed and dropping those that are gone. A cache that cannot be used gives an index in
-        memory, with one line in ``messages`` saying so."""
+        changed and dropping those that are gone. A cache that cannot be used (damaged, of the
+        wrong shape, from a newer kreader, unwritable, or locked by another process for longer
+        than ``busy_timeout_ms``) gives an index in memory, with one line in ``messages``."""
         path = cache_path(library.root, cache_dir)
         try:
-            db = _connect(path)
+            db = _connect(path, busy_timeout_ms)
         except (sqlite3.Error, OSError, IndexUnavailable) as exc:
             return cls._in_memory_after(library, path, exc)
         index = cls(db, library, path, [])
@@ -676,6 +683,18 @@ class SearchIndex:
         changed = [f for f in files if stored.get(f.name) != (f.article.id, f.hash)]
         rows = {f.name: _rows_of(f) for f in changed}
         names = {f.name for f in files}
+        if not changed and stored.keys() <= names:
+            with self._lock:
+                stats = set(self._db.execute("SELECT name, size, mtime_ns FROM files"))
+            if stats == {(f.name, f.size, f.mtime_ns) for f in files}:
+                # Nothing to write: no write lock, so a reader never waits for another's update.
+                self.stats = {
+                    "reindexed": 0,
+                    "removed": 0,
+                    "kept": len(files),
+                    "seconds": time.perf_counter() - started,
+                }
+                return
         with self._lock:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -982,15 +1001,15 @@ class SearchIndex:
         )  # fmt: skip
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
     """A connection to the cache file at ``path``, its schema checked (or made, or remade when an
     older kreader wrote it); raises `IndexUnavailable`, `sqlite3.Error` or `OSError`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(
-        path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+        path, isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=False
     )
     try:
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         version = int(db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise IndexUnavailable(f"made by a newer kreader (version {version})")
