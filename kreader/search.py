@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import html
 import os
 import re
 import sqlite3
@@ -37,11 +36,11 @@ import unicodedata
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from kreader.content import Article, Library, Section
+if TYPE_CHECKING:  # not imported at run time: `kreader search` answers from the cache without them
+    from kreader.content import Article, Library, Section
 
 MAX_QUERY_CHARS = 8192
 """Longer queries are cut here before anything else is done with them."""
@@ -77,6 +76,7 @@ _MARKS = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _WORD_RE = re.compile(rf"[^\W_]+(?:[{_MARKS}]+[^\W_]*)*")
 _SPACE_RE = re.compile(r"\s+")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+_ODD_SPACE_RE = re.compile(r"[^\S ]|  ")  # whitespace but a single plain space
 _FOLD_CHUNK = 256
 """Characters per chunk whose folded offset is remembered, for non-ASCII sections."""
 _RECENT_OCCURRENCES = 4
@@ -115,16 +115,35 @@ def words_of(text: str) -> list[tuple[int, int, str]]:
 # --- queries ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Query:
     """A parsed query: folded words, each matched as a prefix, and phrases of consecutive words
-    (the last word of a phrase a prefix, so a phrase being typed matches already)."""
+    (the last word of a phrase a prefix, so a phrase being typed matches already). Two queries
+    are equal when their folded words are."""
 
-    terms: tuple[str, ...] = ()
-    phrases: tuple[tuple[str, ...], ...] = ()
-    typed: tuple[tuple[str, ...], ...] = field(default=(), compare=False)
-    """The words of `atoms` as typed: FTS5 folds them itself, the way it folded the text (it
-    leaves "ß" alone, where `fold` makes "ss")."""
+    __slots__ = ("phrases", "terms", "typed")
+
+    def __init__(
+        self,
+        terms: tuple[str, ...] = (),
+        phrases: tuple[tuple[str, ...], ...] = (),
+        typed: tuple[tuple[str, ...], ...] = (),
+    ) -> None:
+        self.terms = terms
+        self.phrases = phrases
+        self.typed = typed
+        """The words of `atoms` as typed: FTS5 folds them itself, the way it folded the text (it
+        leaves "ß" alone, where `fold` makes "ss")."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Query):
+            return NotImplemented
+        return (self.terms, self.phrases) == (other.terms, other.phrases)
+
+    def __hash__(self) -> int:
+        return hash((self.terms, self.phrases))
+
+    def __repr__(self) -> str:
+        return f"Query(terms={self.terms!r}, phrases={self.phrases!r})"
 
     def __bool__(self) -> bool:
         return bool(self.terms or self.phrases)
@@ -174,8 +193,7 @@ def _quoted(words: Sequence[str]) -> str:
     return '"' + " ".join(words).replace('"', '""') + '"'
 
 
-@dataclass(frozen=True)
-class _Match:
+class _Match(NamedTuple):
     """The FTS5 expressions for one query."""
 
     full: str
@@ -204,8 +222,7 @@ def _expressions(query: Query) -> _Match:
 # --- results ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One match: its section, a snippet to show, and what a viewer needs to find it in the text."""
 
     article_id: str
@@ -250,27 +267,72 @@ class Hit:
 
 # --- Markdown to plain text ---------------------------------------------------------------------
 
-_FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
-_ATX_RE = re.compile(r" {0,3}(#{1,6})(?:[ \t]+|$)")
-_ATX_CLOSE_RE = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
-_RULE_RE = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,}|=+[ \t]*)$")
-_TABLE_RULE_RE = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
-_CELL_RE = re.compile(r"(?<!\\)\|")
-_REFERENCE_RE = re.compile(r" {0,3}\[[^\]]+\]:[ \t]*\S+")
-_LINE_PREFIX_RE = re.compile(r"[ \t]*(?:>[ \t]?)*[ \t]*(?:[-+*][ \t]+|\d{1,9}[.)][ \t]+)?")
 _BLOCK_CHARS = frozenset("`~#-*_=")
 _PREFIX_CHARS = frozenset(" \t>-+*0123456789")
-_ITEM_RE = re.compile(r"[ \t]*(?:>[ \t]?)*[ \t]*(?:[-+*]|\d{1,9}[.)])(?:[ \t]+|$)")
-_CODE_SPAN_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.DOTALL)
-_LINK_RE = re.compile(
-    r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]"  # the text (one level of brackets inside)
-    r"(?:\((?:[^()\s]|\([^()]*\))*(?:[ \t]+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?[ \t]*\)|\[[^\]]*\])"
-)
-_AUTOLINK_RE = re.compile(r"<((?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*)|(?:[^<>\s@]+@[^<>\s]+))>")
-_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--.*?-->", re.DOTALL)
-_EMPHASIS_RE = re.compile(r"(?<!\w)_{1,3}(?=[^\s_])|(?<=[^\s_])_{1,3}(?!\w)")
-_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_INLINE_MARKUP = re.compile(r"[\\`*_\[<&~]")
+_FENCE_RE: re.Pattern[str]
+_ATX_RE: re.Pattern[str]
+_ATX_CLOSE_RE: re.Pattern[str]
+_RULE_RE: re.Pattern[str]
+_TABLE_RULE_RE: re.Pattern[str]
+_CELL_RE: re.Pattern[str]
+_REFERENCE_RE: re.Pattern[str]
+_LINE_PREFIX_RE: re.Pattern[str]
+_ITEM_RE: re.Pattern[str]
+_CODE_SPAN_RE: re.Pattern[str]
+_LINK_RE: re.Pattern[str]
+_AUTOLINK_RE: re.Pattern[str]
+_TAG_RE: re.Pattern[str]
+_EMPHASIS_RE: re.Pattern[str]
+_ESCAPE_RE: re.Pattern[str]
+_INLINE_MARKUP: re.Pattern[str]
+_compiled = False
+
+
+def _compile_patterns() -> None:
+    """Compile the patterns that read Markdown, on first use: not at import, as ``kreader search``
+    answering from its cache never reads Markdown (compiling them takes longer than its query)."""
+    global \
+        _compiled, \
+        _FENCE_RE, \
+        _ATX_RE, \
+        _ATX_CLOSE_RE, \
+        _RULE_RE, \
+        _TABLE_RULE_RE, \
+        _CELL_RE, \
+        _REFERENCE_RE, \
+        _LINE_PREFIX_RE, \
+        _ITEM_RE, \
+        _CODE_SPAN_RE, \
+        _LINK_RE, \
+        _AUTOLINK_RE, \
+        _TAG_RE, \
+        _EMPHASIS_RE, \
+        _ESCAPE_RE, \
+        _INLINE_MARKUP
+    if _compiled:
+        return
+    _FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
+    _ATX_RE = re.compile(r" {0,3}(#{1,6})(?:[ \t]+|$)")
+    _ATX_CLOSE_RE = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+    _RULE_RE = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,}|=+[ \t]*)$")
+    _TABLE_RULE_RE = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+    _CELL_RE = re.compile(r"(?<!\\)\|")
+    _REFERENCE_RE = re.compile(r" {0,3}\[[^\]]+\]:[ \t]*\S+")
+    _LINE_PREFIX_RE = re.compile(r"[ \t]*(?:>[ \t]?)*[ \t]*(?:[-+*][ \t]+|\d{1,9}[.)][ \t]+)?")
+    _ITEM_RE = re.compile(r"[ \t]*(?:>[ \t]?)*[ \t]*(?:[-+*]|\d{1,9}[.)])(?:[ \t]+|$)")
+    _CODE_SPAN_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.DOTALL)
+    _LINK_RE = re.compile(
+        r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]"  # the text (one level of brackets inside)
+        r"(?:\((?:[^()\s]|\([^()]*\))*(?:[ \t]+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?[ \t]*\)|\[[^\]]*\])"
+    )
+    _AUTOLINK_RE = re.compile(
+        r"<((?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*)|(?:[^<>\s@]+@[^<>\s]+))>"
+    )
+    _TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--.*?-->", re.DOTALL)
+    _EMPHASIS_RE = re.compile(r"(?<!\w)_{1,3}(?=[^\s_])|(?<=[^\s_])_{1,3}(?!\w)")
+    _ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
+    _INLINE_MARKUP = re.compile(r"[\\`*_\[<&~]")
+    _compiled = True
 
 
 def _clean(text: str) -> str:
@@ -316,12 +378,13 @@ def _inline_plain(text: str) -> str:
     if "\\" in text:
         text = _ESCAPE_RE.sub(r"\1", text)
     if "&" in text:
+        import html  # only here: most text holds no entity
+
         text = html.unescape(text)
     return text
 
 
-@dataclass(frozen=True)
-class Chunk:
+class Chunk(NamedTuple):
     """The text of one section's opening part, or of one of its ``###`` subsections."""
 
     anchor: str
@@ -343,6 +406,7 @@ def section_chunks(section: Section) -> list[Chunk]:
     its info string), link targets and reference definitions are dropped, and markup characters of
     headings, lists, quotes, tables and emphasis go.
     """
+    _compile_patterns()
     lines = section.source.split("\n")
     subs = [sub for sub in section.subsections if 0 <= sub.line < len(lines)]
     bounds = [0, *(sub.line for sub in subs), len(lines)]
@@ -493,6 +557,8 @@ _SCHEMA = """
 CREATE TABLE files (
     name TEXT PRIMARY KEY,
     article_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    position INTEGER NOT NULL,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     hash TEXT NOT NULL
@@ -545,25 +611,48 @@ def _content_hash(article: Article) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
-class _File:
+STAT_TRUST_NS = 10 * 1_000_000_000
+"""A file modified less than this before it is indexed may have changed after the library read
+it: its size and time are not recorded (so the next start compares its content again)."""
+
+
+class _File(NamedTuple):
     name: str
     article: Article
+    position: int
     size: int
     mtime_ns: int
     hash: str
 
 
+def _stat(path: Path, now_ns: int) -> tuple[int, int]:
+    """(size, mtime_ns) to record for a file; (-1, -1) when unknown or too recent to trust."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return -1, -1
+    if stat.st_mtime_ns > now_ns - STAT_TRUST_NS:
+        return -1, -1
+    return stat.st_size, stat.st_mtime_ns
+
+
 def _files_of(library: Library) -> list[_File]:
-    files = []
-    for article in library.articles:
-        try:
-            stat = article.path.stat()
-            size, mtime = stat.st_size, stat.st_mtime_ns
-        except OSError:
-            size, mtime = -1, -1
-        files.append(_File(article.path.name, article, size, mtime, _content_hash(article)))
-    return files
+    now = time.time_ns()
+    return [
+        _File(article.path.name, article, n, *_stat(article.path, now), _content_hash(article))
+        for n, article in enumerate(library.articles)
+    ]
+
+
+def _markdown_files(root: Path) -> dict[str, str]:
+    """Name -> path of the files a library is read from (as `kreader.content.library_files`
+    lists them)."""
+    with os.scandir(root) as entries:
+        return {
+            entry.name: entry.path
+            for entry in entries
+            if entry.name.lower().endswith(".md") and not entry.name.startswith(".")
+        }
 
 
 _Row = tuple[str, str, int, str, str, int, str, str, str, str, str, str]
@@ -588,6 +677,10 @@ def _rows_of(file: _File) -> list[_Row]:
     return rows
 
 
+def _articles_of(library: Library) -> dict[str, tuple[int, str]]:
+    return {article.id: (n, article.title) for n, article in enumerate(library.articles)}
+
+
 class IndexUnavailable(Exception):
     """The cache file cannot be used; the reason is the message."""
 
@@ -601,14 +694,19 @@ class SearchIndex:
     """
 
     def __init__(
-        self, db: sqlite3.Connection, library: Library, path: Path | None, messages: list[str]
+        self,
+        db: sqlite3.Connection,
+        articles: dict[str, tuple[int, str]],
+        path: Path | None,
+        messages: list[str],
     ) -> None:
         self._db = db
         self.path = path
         """The cache file, ``None`` for an index in memory."""
         self.messages = messages
         """One-line notices for the person reading (a cache file that could not be used)."""
-        self._articles = {a.id: (n, a.title) for n, a in enumerate(library.articles)}
+        self._articles = articles
+        """Article id -> (place in reading order, title), of the articles this index answers for."""
         self._lock = threading.Lock()
         self._recent: OrderedDict[tuple[Query, int], tuple[Hit, ...]] = OrderedDict()
         self._texts: OrderedDict[tuple[str, str], _Text] = OrderedDict()
@@ -623,7 +721,7 @@ class SearchIndex:
         db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         db.executescript(_SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        index = cls(db, library, None, [])
+        index = cls(db, _articles_of(library), None, [])
         index._sync(_files_of(library))
         return index
 
@@ -644,7 +742,7 @@ class SearchIndex:
             db = _connect(path, busy_timeout_ms)
         except (sqlite3.Error, OSError, IndexUnavailable) as exc:
             return cls._in_memory_after(library, path, exc)
-        index = cls(db, library, path, [])
+        index = cls(db, _articles_of(library), path, [])
         try:
             index._sync(_files_of(library))
         except (sqlite3.Error, OSError) as exc:
@@ -652,6 +750,40 @@ class SearchIndex:
                 db.close()
             return cls._in_memory_after(library, path, exc)
         return index
+
+    @classmethod
+    def open_unchanged(cls, root: Path, cache_dir: Path | None = None) -> SearchIndex | None:
+        """The index of the library in folder ``root`` from its cache file, without reading the
+        library, if no file was added, removed or changed (by size and time) since the cache was
+        last brought up to date; else ``None`` (then load the library and use `open`)."""
+        path = cache_path(root, cache_dir)
+        if not path.is_file():
+            return None
+        try:
+            names = _markdown_files(root)
+            db = sqlite3.connect(
+                path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error):
+            return None
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                raise IndexUnavailable("another version")
+            stored = db.execute(
+                "SELECT name, article_id, title, position, size, mtime_ns FROM files"
+            ).fetchall()
+            if {name for name, *_ in stored} != names.keys():
+                raise IndexUnavailable("files added or removed")
+            for name, _, _, _, size, mtime in stored:
+                stat = os.stat(names[name])
+                if size < 0 or (stat.st_size, stat.st_mtime_ns) != (size, mtime):
+                    raise IndexUnavailable("a file changed")
+        except (OSError, sqlite3.Error, IndexUnavailable):
+            db.close()
+            return None
+        articles = {article_id: (position, title) for _, article_id, title, position, *_ in stored}
+        return cls(db, articles, path, [])
 
     @classmethod
     def _in_memory_after(cls, library: Library, path: Path, exc: BaseException) -> SearchIndex:
@@ -685,8 +817,8 @@ class SearchIndex:
         names = {f.name for f in files}
         if not changed and stored.keys() <= names:
             with self._lock:
-                stats = set(self._db.execute("SELECT name, size, mtime_ns FROM files"))
-            if stats == {(f.name, f.size, f.mtime_ns) for f in files}:
+                stats = set(self._db.execute("SELECT name, position, size, mtime_ns FROM files"))
+            if stats == {(f.name, f.position, f.size, f.mtime_ns) for f in files}:
                 # Nothing to write: no write lock, so a reader never waits for another's update.
                 self.stats = {
                     "reindexed": 0,
@@ -699,9 +831,9 @@ class SearchIndex:
             db.execute("BEGIN IMMEDIATE")
             try:
                 current = {
-                    name: (article_id, hash_, size, mtime)
-                    for name, article_id, hash_, size, mtime in db.execute(
-                        "SELECT name, article_id, hash, size, mtime_ns FROM files"
+                    name: (article_id, hash_, position, size, mtime)
+                    for name, article_id, hash_, position, size, mtime in db.execute(
+                        "SELECT name, article_id, hash, position, size, mtime_ns FROM files"
                     )
                 }
                 gone = [name for name in current if name not in names]
@@ -711,10 +843,11 @@ class SearchIndex:
                 for file in files:
                     known = current.get(file.name)
                     if known is not None and known[:2] == (file.article.id, file.hash):
-                        if known[2:] != (file.size, file.mtime_ns):
+                        if known[2:] != (file.position, file.size, file.mtime_ns):
                             db.execute(
-                                "UPDATE files SET size = ?, mtime_ns = ? WHERE name = ?",
-                                (file.size, file.mtime_ns, file.name),
+                                "UPDATE files SET position = ?, size = ?, mtime_ns = ?"
+                                " WHERE name = ?",
+                                (file.position, file.size, file.mtime_ns, file.name),
                             )
                         continue
                     redone += 1
@@ -742,9 +875,13 @@ class SearchIndex:
     def _insert(self, file: _File, rows: Sequence[_Row]) -> None:
         db = self._db
         db.execute(
-            "INSERT INTO files (name, article_id, size, mtime_ns, hash) VALUES (?, ?, ?, ?, ?)",
-            (file.name, file.article.id, file.size, file.mtime_ns, file.hash),
-        )
+            "INSERT INTO files (name, article_id, title, position, size, mtime_ns, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                file.name, file.article.id, file.article.title, file.position, file.size,
+                file.mtime_ns, file.hash,
+            ),
+        )  # fmt: skip
         if not rows:
             return
         first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM chunks").fetchone()[0]
@@ -1045,7 +1182,9 @@ def _connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Conn
                     db.execute("ROLLBACK")
                 raise
         # A file of the right version but the wrong shape fails here, not at the first query.
-        db.execute("SELECT name, article_id, size, mtime_ns, hash FROM files LIMIT 0").fetchall()
+        db.execute(
+            "SELECT name, article_id, title, position, size, mtime_ns, hash FROM files LIMIT 0"
+        ).fetchall()
         db.execute(
             "SELECT id, file, article_id, section_no, section_id, section_title, chunk_no, anchor,"
             " headings FROM chunks LIMIT 0"
@@ -1081,8 +1220,7 @@ def _unmark(marked: str, most: int | None = None) -> tuple[str, tuple[tuple[int,
     return "".join(out), tuple(spans)
 
 
-@dataclass(frozen=True)
-class _Spot:
+class _Spot(NamedTuple):
     """A match in a section's text: its character span, its text and the kind of text it is in."""
 
     start: int
@@ -1102,8 +1240,7 @@ class _Spot:
         )
 
 
-@dataclass(frozen=True)
-class _RowMatch:
+class _RowMatch(NamedTuple):
     """A row that matches, with its text and the spans the query matched, per column."""
 
     article_id: str
@@ -1264,6 +1401,10 @@ def _snippet(
     lead = ELLIPSIS if lo > 0 else ""
     tail = ELLIPSIS if hi < len(text) else ""
     raw = text[lo:hi]
+    if _ODD_SPACE_RE.search(raw) is None and not raw.startswith(" ") and not raw.endswith(" "):
+        shift = len(lead) - lo  # the usual case: nothing to collapse
+        found = [(max(a, lo) + shift, min(b, hi) + shift) for a, b in spans if b > lo and a < hi]
+        return lead + raw + tail, tuple(found)
     out: list[str] = [lead]
     moved = [0] * (len(raw) + 1)  # new offset of each character of raw
     length = len(lead)

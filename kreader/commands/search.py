@@ -7,15 +7,14 @@ the index is the reader's cache file, so only files changed since it was last us
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from kreader.cli import CliError
-from kreader.content import LibraryError, default_content_dir, load_library
 from kreader.search import Hit, SearchIndex, parse_query
 
 DEFAULT_LIMIT = 20
@@ -48,11 +47,23 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"search: nothing to search for in {query!r} (no letters or digits)")
     if args.limit < 1:
         raise CliError(f"search: --limit must be 1 or more, not {args.limit}")
-    try:
-        library = load_library(args.content or default_content_dir())
-    except LibraryError as exc:
-        raise CliError(str(exc)) from None
-    index = SearchIndex.open(library)
+    if args.content is not None:
+        folder = Path(args.content)
+    else:
+        from kreader.content import default_content_dir
+
+        folder = default_content_dir()
+    # With nothing changed since the cache was last brought up to date, the answer comes from the
+    # cache alone: no file is read, and the Markdown parser is not even imported.
+    index = SearchIndex.open_unchanged(folder)
+    if index is None:
+        from kreader.content import LibraryError, load_library
+
+        try:
+            library = load_library(folder)
+        except LibraryError as exc:
+            raise CliError(str(exc)) from None
+        index = SearchIndex.open(library)
     for message in index.messages:
         print(f"kreader: {message}", file=sys.stderr)
     hits = index.search(query, limit=args.limit)
@@ -71,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
 def _as_json(hit: Hit) -> dict[str, object]:
     return {
         key: [list(span) for span in value] if key.endswith("highlights") else value
-        for key, value in dataclasses.asdict(hit).items()
+        for key, value in hit._asdict().items()
     }
 
 
