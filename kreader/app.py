@@ -29,8 +29,9 @@ from kreader.themes import CONTRAST_THEME, DEFAULT_THEME, THEME_CYCLE, palette_f
 from kreader.widgets.section_view import SectionView
 
 WIDTH_STEP = 4
-INDEX_DELAY = 0.05
-"""Seconds after the first frame before the search index is opened (and, for what changed, built)."""
+INDEX_DELAY = 0.01
+"""Seconds after the first frame before the search index is opened (and, for what changed, built):
+opening the cache takes milliseconds, and its thread starts only once the first frame is drawn."""
 MIN_READING_WIDTH, MAX_READING_WIDTH = 30, 200
 
 

@@ -1433,6 +1433,62 @@ def _snippet(
     return snippet + tail, tuple(highlights)
 
 
+# --- a match in a laid-out section --------------------------------------------------------------
+
+
+def find_in_lines(
+    lines: Sequence[str], term: str, occurrence: int = 0, near: float | None = None
+) -> tuple[int, int, int] | None:
+    """(line, first cell, end cell) of a match of ``term`` in the plain text of laid-out lines,
+    ignoring case and accents as `fold` does: the ``occurrence``-th (0: the first; past the last,
+    the last), or with ``near`` (a fraction of the lines) the one closest to it.
+
+    A hit's ``term`` and ``occurrence`` are counted in `SearchIndex.section_text`, which holds the
+    same words in the same order as the reader shows them. Matching is per line, so a phrase
+    broken across lines is found by its first word.
+    """
+    target = fold(term).strip()
+    if not target:
+        return None
+    from rich.cells import cell_len  # only here: the index and `kreader search` never need it
+
+    needles = (target, target.split()[0]) if " " in target else (target,)
+    matches: list[tuple[int, int, int]] = []
+    for y, line in enumerate(lines):
+        folded, index_map = _fold_with_map(line)
+        for needle in needles:
+            start = folded.find(needle)
+            found = False
+            while start >= 0:
+                begin = index_map[start]
+                end = index_map[min(start + len(needle), len(index_map) - 1)]
+                matches.append((y, cell_len(line[:begin]), cell_len(line[:end])))
+                found = True
+                start = folded.find(needle, start + max(1, len(needle)))
+            if found:
+                break
+    if not matches:
+        return None
+    if near is not None:
+        total = max(1, len(lines))
+        return min(matches, key=lambda m: abs(m[0] / total - near))
+    return matches[min(occurrence, len(matches) - 1)]
+
+
+def _fold_with_map(line: str) -> tuple[str, list[int]]:
+    """``fold(line)`` and, for each folded character, the index of the character it came from."""
+    if line.isascii():
+        return line.lower(), [*range(len(line) + 1)]
+    folded: list[str] = []
+    index_map: list[int] = []
+    for index, char in enumerate(line):
+        piece = fold(char)
+        folded.append(piece)
+        index_map.extend([index] * len(piece))
+    index_map.append(len(line))
+    return "".join(folded), index_map
+
+
 __all__ = [
     "ELLIPSIS",
     "MAX_OCCURRENCES",
@@ -1444,6 +1500,7 @@ __all__ = [
     "Where",
     "cache_path",
     "default_cache_dir",
+    "find_in_lines",
     "fold",
     "parse_query",
     "section_chunks",

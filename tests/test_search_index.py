@@ -409,3 +409,35 @@ def test_the_cli_uses_the_cache(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert db.execute("SELECT id, file FROM chunks ORDER BY id").fetchall() == rows
     db.close()
+
+
+def test_an_unchanged_folder_is_answered_from_the_cache_alone(tmp_path: Path) -> None:
+    folder = write(tmp_path / "lib", {"node.md": NODE, "es.md": SPANISH})
+    assert SearchIndex.open_unchanged(folder) is None, "no cache yet"
+    SearchIndex.open(load_library(folder)).close()
+    assert SearchIndex.open_unchanged(folder) is None, "files this recent are not trusted by time"
+    for path in folder.iterdir():
+        os.utime(path, ns=(10**18, 10**18))
+    SearchIndex.open(load_library(folder)).close()
+    index = SearchIndex.open_unchanged(folder)
+    assert index is not None and index.search("spawn") == SearchIndex.build(
+        load_library(folder)
+    ).search("spawn")
+    index.close()
+    (folder / "es.md").write_text(SPANISH + "\nMore.\n", encoding="utf-8")
+    assert SearchIndex.open_unchanged(folder) is None, "a file changed"
+    (folder / "es.md").unlink()
+    assert SearchIndex.open_unchanged(folder) is None, "a file is gone"
+
+
+def test_find_in_lines_counts_as_the_index_does() -> None:
+    from kreader.search import find_in_lines
+
+    lines = ["Résumé", "a Café and CAFE, 咖啡 cafe", "nothing"]
+    assert find_in_lines(lines, "cafe") == (1, 2, 6)
+    assert find_in_lines(lines, "Café", 1) == (1, 11, 15)
+    assert find_in_lines(lines, "cafe", 2) == (1, 22, 26), "wide characters count two cells"
+    assert find_in_lines(lines, "cafe", 99) == (1, 22, 26), "past the last: the last"
+    assert find_in_lines(lines, "resume") == (0, 0, 6)
+    assert find_in_lines(lines, "zzz") is None and find_in_lines(lines, "  ") is None
+    assert find_in_lines(lines, "nothing here", near=0.9) == (2, 0, 7), "a phrase by its first word"
