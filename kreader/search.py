@@ -946,36 +946,49 @@ class SearchIndex:
         parsed = query if isinstance(query, Query) else parse_query(query)
         if not parsed or limit <= 0:
             return []
+        with self._lock:
+            try:
+                return self._search(parsed, limit)
+            except sqlite3.DatabaseError as exc:  # the cache file was damaged under us
+                self._failed(exc)
+                return []
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        """Note, once, that queries fail (the lock held): the reader says so, never crashes."""
+        message = f"Search index cache {self.path} failed ({exc}); restart kreader to rebuild it."
+        if message not in self.messages:
+            self.messages.append(message)
+
+    def _search(self, parsed: Query, limit: int) -> list[Hit]:
         match = _expressions(parsed)
         weights = ", ".join(map(str, WEIGHTS))
-        with self._lock:
-            ranked = self._db.execute(
-                "WITH head AS (SELECT rowid FROM fts WHERE fts MATCH :head),"
-                " exact AS (SELECT rowid FROM fts WHERE fts MATCH :exact)"
-                f" SELECT rowid, bm25(fts, {weights}) AS rank,"
-                " rowid IN head AS in_head, rowid IN exact AS whole"
-                " FROM fts WHERE fts MATCH :full"
-                " ORDER BY in_head DESC, whole DESC, rank, rowid LIMIT :limit",
-                {
-                    "head": match.head,
-                    "exact": match.exact,
-                    "full": match.full,
-                    "limit": limit,
-                },
-            ).fetchall()
-            rows = self._rows(match.full, [rowid for rowid, *_ in ranked], _MOST_SPANS)
-            self._load_texts({(row.article_id, row.section_id) for row in rows.values()})
-            hits: list[Hit] = []
-            for rowid, rank, in_head, whole in ranked:
-                row = rows.get(rowid)
-                if row is None:
-                    continue
-                score = 100.0 * in_head + 10.0 * whole + (-rank) / (1.0 - rank)
-                hit = self._best_hit(row, parsed, round(score, 6), bool(whole))
-                if hit is not None:
-                    hits.append(hit)
-                if len(hits) >= limit:
-                    break
+        ranked = self._db.execute(
+            "WITH head AS (SELECT rowid FROM fts WHERE fts MATCH :head),"
+            " exact AS (SELECT rowid FROM fts WHERE fts MATCH :exact)"
+            f" SELECT rowid, bm25(fts, {weights}) AS rank,"
+            " rowid IN head AS in_head, rowid IN exact AS whole"
+            " FROM fts WHERE fts MATCH :full"
+            " ORDER BY in_head DESC, whole DESC, rank, rowid LIMIT :limit",
+            {
+                "head": match.head,
+                "exact": match.exact,
+                "full": match.full,
+                "limit": limit,
+            },
+        ).fetchall()
+        rows = self._rows(match.full, [rowid for rowid, *_ in ranked], _MOST_SPANS)
+        self._load_texts({(row.article_id, row.section_id) for row in rows.values()})
+        hits: list[Hit] = []
+        for rowid, rank, in_head, whole in ranked:
+            row = rows.get(rowid)
+            if row is None:
+                continue
+            score = 100.0 * in_head + 10.0 * whole + (-rank) / (1.0 - rank)
+            hit = self._best_hit(row, parsed, round(score, 6), bool(whole))
+            if hit is not None:
+                hits.append(hit)
+            if len(hits) >= limit:
+                break
         return hits
 
     def occurrences(self, query: str | Query, limit: int = MAX_OCCURRENCES) -> list[Hit]:
@@ -993,7 +1006,11 @@ class SearchIndex:
         with self._lock:
             remembered = self._recent.get(key)
             if remembered is None:
-                remembered = tuple(self._occurrences(parsed, limit))
+                try:
+                    remembered = tuple(self._occurrences(parsed, limit))
+                except sqlite3.DatabaseError as exc:
+                    self._failed(exc)
+                    return []
                 self._recent[key] = remembered
                 while len(self._recent) > _RECENT_OCCURRENCES:
                     self._recent.popitem(last=False)

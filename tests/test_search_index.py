@@ -195,6 +195,7 @@ def test_any_text_is_a_query_never_an_error(tmp_path: Path, query: str) -> None:
     before = len(index)
     index.search(query)
     index.occurrences(query)
+    assert index.messages == [], "no query failed"
     assert len(index) == before, "nothing was changed"
     assert index.search("spawn"), "the index still answers"
 
