@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -535,6 +536,12 @@ class Suite:
             subprocess.run(command, env=env, capture_output=True, check=False)
             return time.perf_counter() - start
 
+        # Files changed in the last seconds are checked by content, not by size and time (they may
+        # have changed after they were read): a library just generated would never take the fast
+        # path. Its files are dated a minute back, as files not edited just now are.
+        a_minute_ago = time.time_ns() - 60 * 1_000_000_000
+        for path in docs.library.iterdir():
+            os.utime(path, ns=(a_minute_ago, a_minute_ago))
         first = timed(search)  # builds the cache
         runs = max(self.plan.runs, 5)
         searches: list[float] = []

@@ -26,13 +26,13 @@ This module never imports Textual.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import sqlite3
 import threading
 import time
 import unicodedata
+import zlib
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -596,14 +596,17 @@ def default_cache_dir() -> Path:
 
 
 def cache_path(root: Path, cache_dir: Path | None = None) -> Path:
-    """The cache file of the library in folder ``root``: named by a hash of its resolved path."""
+    """The cache file of the library in folder ``root``: named by a 64-bit hash of its resolved
+    path (zlib's: importing hashlib's OpenSSL costs ``kreader search`` more than its query)."""
     folder = cache_dir if cache_dir is not None else default_cache_dir()
-    key = hashlib.sha256(str(Path(root).resolve()).encode("utf-8", "surrogatepass")).hexdigest()
-    return folder / f"search-{key[:24]}.sqlite3"
+    key = str(Path(root).resolve()).encode("utf-8", "surrogatepass")
+    return folder / f"search-{zlib.crc32(key):08x}{zlib.adler32(key):08x}.sqlite3"
 
 
 def _content_hash(article: Article) -> str:
     """What decides an article's rows: its id, title and text."""
+    import hashlib  # only here: see `cache_path`
+
     digest = hashlib.blake2b(digest_size=16)
     for part in (article.id, article.title, article.body):
         digest.update(part.encode("utf-8", "surrogatepass"))

@@ -7,7 +7,6 @@ the index is the reader's cache file, so only files changed since it was last us
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -69,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     hits = index.search(query, limit=args.limit)
     index.close()
     if args.json:
+        import json
+
         json.dump([_as_json(hit) for hit in hits], sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
