@@ -790,3 +790,37 @@ async def test_the_text_takes_the_colours_of_the_theme_shown(tmp_path: Path) -> 
             # The section title is drawn in the primary colour of the theme now shown.
             primary = Color.parse(app.current_theme.primary or "")
             assert close(title_colour(app), primary), (expected, title_colour(app), primary)
+
+
+# -- the search index's cache --------------------------------------------------------------------------
+
+
+async def test_the_reader_keeps_its_index_in_the_cache_folder(tmp_path: Path) -> None:
+    from kreader.search import cache_path
+
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready_index(app)
+        await pilot.pause()
+        assert app.search_index is not None
+        assert app.search_index.path == cache_path(app.library.root)
+        assert app.search_index.messages == []
+
+
+async def test_a_corrupt_index_cache_is_one_notice_and_search_still_works(tmp_path: Path) -> None:
+    from kreader.search import cache_path
+
+    app = build_app(tmp_path)
+    path = cache_path(app.library.root)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"garbage" * 1000)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready_index(app)
+        await pilot.pause()
+        assert app.search_index is not None and app.search_index.path is None
+        warnings = [text for text in notices(app) if "Search index cache" in text]
+        assert len(warnings) == 1 and "\n" not in warnings[0]
+        await pilot.press("slash", *"zanzibar")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SearchScreen) and len(screen.hits) == 2
