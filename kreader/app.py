@@ -34,8 +34,9 @@ from kreader.themes import CONTRAST_THEME, DEFAULT_THEME, THEME_CYCLE, palette_f
 
 __all__ = ["IndexReady", "KReaderApp", "StartAt"]
 
-INDEX_DELAY = 0.15
-"""Seconds after the first frame before the search index starts building."""
+INDEX_DELAY = 0.01
+"""Seconds after the first frame before the search index is opened (and, for what changed, built):
+opening the cache takes milliseconds, and its thread starts only once the first frame is drawn."""
 
 
 class KReaderApp(App[None]):
@@ -43,6 +44,8 @@ class KReaderApp(App[None]):
 
     CSS_PATH = "kreader.tcss"
     TITLE = "kreader"
+    SEARCH_CACHE = True
+    """Keep the search index in a cache file (the kiosk keeps it in memory: it writes nothing)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "cycle_theme", "Theme"),
     ]
@@ -170,17 +173,23 @@ class KReaderApp(App[None]):
         self.call_after_refresh(self.set_timer, INDEX_DELAY, self.build_search_index)
 
     def build_search_index(self) -> None:
-        """Build the search index in a daemon thread, so neither the first paint nor quitting waits for it.
+        """Open the search index in a daemon thread, so neither the first paint nor quitting waits for it.
 
-        A Textual worker thread would hold the process open at exit until the build ends (seconds for a
-        library of megabytes); a daemon thread is simply dropped. The result arrives as `IndexReady`.
+        With nothing changed since the last start, opening the cache file takes milliseconds; a new or
+        edited file is indexed there first. A Textual worker thread would hold the process open at exit
+        until the build ends; a daemon thread is simply dropped (SQLite rolls back what it left undone).
         """
         library = self.library
         self._index_generation += 1
         generation = self._index_generation
+        cached = self.SEARCH_CACHE
 
         def build() -> None:
-            index = SearchIndex.build(library)
+            try:
+                index = SearchIndex.open(library) if cached else SearchIndex.build(library)
+            except Exception as exc:  # a fault in the cache must not leave search waiting for ever
+                index = SearchIndex.build(library)
+                index.messages.append(f"Search works from memory this time ({exc}).")
             with contextlib.suppress(RuntimeError):  # the app has already exited
                 self.post_message(IndexReady(index, generation))
 
@@ -190,6 +199,8 @@ class KReaderApp(App[None]):
         if message.generation != self._index_generation:
             return  # overtaken by a newer library
         self.search_index = message.index
+        for notice in message.index.messages:
+            self.notify(notice, severity="warning", timeout=8)
         # The reader steps through matches with it; an open search dialog stops waiting for it.
         if self._reader is not None:
             self._reader.post_message(IndexReady(message.index, message.generation))

@@ -24,7 +24,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from kreader.errors import UserError
-from kreader.safetext import clean, clean_line
+from kreader.safetext import clean, clean_line, valid_text
 from kreader.sources import MAX_TOML_DEPTH, SourceError, read_regular, toml_too_deep
 
 FRONT_MATTER_FENCE = "+++"
@@ -894,7 +894,7 @@ def load_library(root: Path) -> Library:
     errors: list[ContentError] = []
     taken: set[str] = set()
     for path in library_files(root):
-        result = read_article(path, _unique(path.stem, taken), root)
+        result = read_article(path, _unique(valid_text(path.stem), taken), root)
         (errors if isinstance(result, ContentError) else articles).append(result)  # type: ignore[arg-type]
     if not articles:
         detail = (

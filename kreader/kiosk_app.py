@@ -61,6 +61,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
     in kiosk mode does the reading."""
 
     ENABLE_COMMAND_PALETTE = False
+    SEARCH_CACHE = False
     BINDINGS: ClassVar[list[BindingType]] = []
     INPUT_EVENTS = (
         events.Key,

@@ -9,7 +9,6 @@ browser, decides what a click does. The result is cached by (section, width, pal
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,6 +21,7 @@ from rich.text import Text
 from rich.theme import Theme
 
 from kreader.content import Section
+from kreader.search import find_in_lines
 
 LINK_META = "href"
 """Style meta key that carries a link's target on the segments of its text."""
@@ -69,12 +69,6 @@ class Palette:
             },
             inherit=True,
         )
-
-
-def fold_char(char: str) -> str:
-    """Case- and accent-folded form of one character (may be longer, as 'ß' becomes 'ss')."""
-    decomposed = unicodedata.normalize("NFKD", char)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 @dataclass
@@ -132,48 +126,7 @@ class SectionLayout:
         Takes the ``occurrence``-th match, or with ``near`` (a fraction of the text) the match closest to it.
         Matching is per line, so a phrase broken across lines is found by its first word.
         """
-        target = "".join(fold_char(c) for c in term).strip()
-        if not target:
-            return None
-        matches: list[tuple[int, int, int]] = []
-        first_word = target.split()[0]
-        for y, line in enumerate(self.plain):
-            folded, index_map = _fold_with_map(line)
-            for needle in (target, first_word) if " " in target else (target,):
-                start = folded.find(needle)
-                found = False
-                while start >= 0:
-                    begin = index_map[start]
-                    end = index_map[min(start + len(needle), len(index_map) - 1)]
-                    matches.append((y, _cells(line[:begin]), _cells(line[:end])))
-                    found = True
-                    start = folded.find(needle, start + max(1, len(needle)))
-                if found:
-                    break
-        if not matches:
-            return None
-        if near is not None:
-            total = max(1, len(self.plain))
-            return min(matches, key=lambda m: abs(m[0] / total - near))
-        return matches[min(occurrence, len(matches) - 1)]
-
-
-def _fold_with_map(line: str) -> tuple[str, list[int]]:
-    """Folded text and, for each folded character, the index of the original character it came from."""
-    folded: list[str] = []
-    index_map: list[int] = []
-    for index, char in enumerate(line):
-        piece = fold_char(char)
-        folded.append(piece)
-        index_map.extend([index] * len(piece))
-    index_map.append(len(line))
-    return "".join(folded), index_map
-
-
-def _cells(text: str) -> int:
-    from rich.cells import cell_len
-
-    return cell_len(text)
+        return find_in_lines(self.plain, term, occurrence, near)
 
 
 def _links_to_meta(segments: list[Segment]) -> list[Segment]:

@@ -62,6 +62,12 @@ def find_controls(text: str) -> list[tuple[int, str]]:
     return found
 
 
+def valid_text(text: str) -> str:
+    """``text`` with every lone surrogate (a file name's undecodable byte, JSON's ``"\\ud800"``) replaced by
+    U+FFFD: what SQLite can store and UTF-8 can write. Nothing else changes, so an id stays an id."""
+    return _SURROGATE_RE.sub(REPLACEMENT, text)
+
+
 def clean(text: str) -> str:
     """``text`` without terminal escape sequences or control characters; tabs and newlines are kept.
 

@@ -1,44 +1,57 @@
-"""Full-text search over a library: an inverted index built once, then queried on each keystroke.
+"""Full-text search over a library, on SQLite FTS5; this module turns Markdown into the text to index
+and finds each match's place in a section's text, and leaves indexing, ranking and marking to FTS5.
 
-Matching ignores case and accents (`fold`) and needs every query word (AND, in any order). Each word
-is a prefix of indexed words (``keta`` finds ``ketamine``); ``"quoted words"`` are a phrase. The index
-holds the plain text markdown-it gives, so Markdown syntax, link targets and code fence markers are
-never hits.
+One FTS5 row holds one section's opening text or one of its ``###`` subsections, in four columns:
+``context`` (the article's title, and for a subsection the section's title: words that count toward a
+match without placing it), ``heading`` (the section's title, or the subsection's), ``body`` (the
+text, without the heading, so a snippet never repeats it) and ``kind`` (``opening`` on an article's
+first row). The tokenizer is ``unicode61 remove_diacritics 2``, so case and accents are ignored
+(médico = medico = MÉDICO); there are prefix indexes of one to three characters.
 
-This module never imports Textual: the reader builds the index in a worker thread, and ``kreader
-search`` uses it without a screen. A built `SearchIndex` is not modified, so any thread may query it.
+Queries: every word must match (AND, in any order), each as a prefix (``keta`` finds ``ketamine``);
+``"quoted words"`` are a phrase. What a person types never reaches FTS5 syntax: the query is cut into
+words by `words_of` and each is quoted here, so quotes, ``*``, ``NEAR``, ``OR``, column filters,
+parentheses and SQL are plain text. Ranking: rows matching in a heading (or an article's title, on
+its first row) first, then rows holding every word whole, then ``bm25`` with heavier headings.
+
+The index lives in a cache file per library folder (`SearchIndex.open`), re-indexing only the files
+whose content changed; a cache that cannot be used (damaged, locked, unwritable, from a newer
+kreader) gives an index in memory and one line in ``messages``. `SearchIndex.build` keeps it in
+memory only (the kiosk: nothing is written). Several processes may share one cache file (WAL,
+busy timeout, every update inside ``BEGIN IMMEDIATE``).
+
+This module never imports Textual.
 """
 
 from __future__ import annotations
 
-import heapq
+import contextlib
+import os
 import re
+import sqlite3
 import threading
+import time
 import unicodedata
+import zlib
 from array import array
-from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from operator import sub
-from typing import Any, Literal, NamedTuple
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from markdown_it.token import Token
+from kreader.safetext import valid_text
 
-from kreader.content import Library, Section, markdown_parser
+if TYPE_CHECKING:  # not imported at run time: `kreader search` answers from the cache without them
+    from kreader.content import Article, Library, Section
 
 MAX_QUERY_CHARS = 8192
 """Longer queries are cut here before anything else is done with them."""
 MAX_TERMS = 32
 """Words and phrases of a query beyond this many are ignored."""
 MAX_WORD_CHARS = 200
-"""Query words and indexed words are cut to this length."""
+"""Query words are cut to this length."""
 MAX_PHRASE_WORDS = 32
 """Words of one phrase beyond this many are ignored."""
-MAX_EXPANSION_WORDS = 200
-"""A prefix matching more indexed words than this stands for the most frequent of them only..."""
-MAX_EXPANSION_PAIRS = 20_000
-"""...and for no more of them than keeps its (word, section) pairs under this: short prefixes such as
-``a`` stay fast on a large library, at the cost of missing rare words until another letter is typed."""
 MAX_OCCURRENCES = 10_000
 """`SearchIndex.occurrences` gives at most this many matches."""
 SNIPPET_WIDTH = 90
@@ -46,24 +59,34 @@ SNIPPET_WIDTH = 90
 SNIPPET_LEAD = 30
 """Characters of the snippet taken from before the match."""
 ELLIPSIS = "…"
+SCHEMA_VERSION = 1
+"""``PRAGMA user_version`` of a cache file this kreader writes; an older file is rebuilt."""
+BUSY_TIMEOUT_MS = 5000
+"""How long an update waits for another kreader process to finish its own."""
+WEIGHTS = (1.0, 10.0, 1.0, 0.0)
+"""``bm25`` weights of the columns context, heading, body, kind."""
 
 Where = Literal["title", "heading", "body"]
+
+START, END = "\x02", "\x03"
+"""Markers FTS5's ``highlight()`` puts around matches. Content never holds them: control characters
+are stripped when files are read, and `_clean` drops these two again before indexing."""
+_MARKERS = str.maketrans({START: " ", END: " "})
 
 # A word: letters and digits (not "_"), keeping the combining marks of decomposed (NFD) text inside it.
 _MARKS = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _WORD_RE = re.compile(rf"[^\W_]+(?:[{_MARKS}]+[^\W_]*)*")
 _SPACE_RE = re.compile(r"\s+")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
-_ODD_SPACE_RE = re.compile(r"[^\S ]")  # whitespace other than a plain space
-# Characters that make markdown-it's inline parser produce something other than the text itself.
-_INLINE_MARKUP_RE = re.compile(r"[\\`*_\[<&~]")
-_EXACT_COUNT_PAIRS = 5_000
-"""Above this many (word, section) pairs, a prefix's matches are counted approximately."""
-_RECENT_OCCURRENCES = 4
-"""Answers of `SearchIndex.occurrences` remembered."""
+_ODD_SPACE_RE = re.compile(r"[^\S ]|  ")  # whitespace but a single plain space
 _FOLD_CHUNK = 256
 """Characters per chunk whose folded offset is remembered, for non-ASCII sections."""
-_ZONE_TITLE, _ZONE_HEADING, _ZONE_BODY, _ZONE_ARTICLE = 3.0, 2.0, 1.0, 0.5
+_RECENT_OCCURRENCES = 4
+"""Answers of `SearchIndex.occurrences` remembered."""
+_MOST_SPANS = 200
+"""Matches of a row's body a search result looks at (the best is nearly always among them)."""
+_SECTION_CACHE = 32
+"""Section texts remembered (a reader asks for the same few again and again)."""
 
 
 def fold(text: str) -> str:
@@ -87,30 +110,49 @@ def _drop_mark(match: re.Match[str]) -> str:
 
 
 def words_of(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, folded word) of each word of ``text``: the one tokenizer of index and queries."""
+    """(start, end, folded word) of each word of ``text``: how a query is cut into words."""
     return [(m.start(), m.end(), fold(m.group())[:MAX_WORD_CHARS]) for m in _WORD_RE.finditer(text)]
 
 
 # --- queries ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Query:
-    """A parsed query: folded words, each matched as a prefix, and phrases of consecutive words.
+    """A parsed query: folded words, each matched as a prefix, and phrases of consecutive words
+    (the last word of a phrase a prefix, so a phrase being typed matches already). Two queries
+    are equal when their folded words are."""
 
-    In a phrase every word but the last must be a whole indexed word, and the last is a prefix, so a
-    phrase being typed matches already.
-    """
+    __slots__ = ("phrases", "terms", "typed")
 
-    terms: tuple[str, ...] = ()
-    phrases: tuple[tuple[str, ...], ...] = ()
+    def __init__(
+        self,
+        terms: tuple[str, ...] = (),
+        phrases: tuple[tuple[str, ...], ...] = (),
+        typed: tuple[tuple[str, ...], ...] = (),
+    ) -> None:
+        self.terms = terms
+        self.phrases = phrases
+        self.typed = typed
+        """The words of `atoms` as typed: FTS5 folds them itself, the way it folded the text (it
+        leaves "ß" alone, where `fold` makes "ss")."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Query):
+            return NotImplemented
+        return (self.terms, self.phrases) == (other.terms, other.phrases)
+
+    def __hash__(self) -> int:
+        return hash((self.terms, self.phrases))
+
+    def __repr__(self) -> str:
+        return f"Query(terms={self.terms!r}, phrases={self.phrases!r})"
 
     def __bool__(self) -> bool:
         return bool(self.terms or self.phrases)
 
     @property
     def atoms(self) -> tuple[tuple[str, ...], ...]:
-        """Every term (as a one-word tuple) and phrase: a section must match each of them."""
+        """Every term (as a one-word tuple) and phrase: a match needs each of them."""
         return tuple((term,) for term in self.terms) + self.phrases
 
 
@@ -118,38 +160,71 @@ def parse_query(query: str) -> Query:
     """Split what a person typed into terms and phrases; never fails, whatever the text.
 
     ``"..."`` makes a phrase (an unclosed quote runs to the end). Outside quotes, a chunk without
-    spaces holding several words (``NMDA-receptor``, ``don't``, ``2.5``) is a phrase too, as the text
-    was indexed that way. Regular-expression characters are mere punctuation. Sizes are capped by
-    `MAX_QUERY_CHARS`, `MAX_TERMS`, `MAX_WORD_CHARS` and `MAX_PHRASE_WORDS`.
+    spaces holding several words (``NMDA-receptor``, ``don't``, ``2.5``) is a phrase too, as the
+    tokenizer cuts the text that way. Everything but letters and digits is a separator. Sizes are
+    capped by `MAX_QUERY_CHARS`, `MAX_TERMS`, `MAX_WORD_CHARS` and `MAX_PHRASE_WORDS`.
     """
-    terms: list[str] = []
-    phrases: list[tuple[str, ...]] = []
+    terms: list[tuple[str, str]] = []
+    phrases: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     seen: set[tuple[str, ...]] = set()
 
-    def add(words: Sequence[str]) -> None:
-        atom = tuple(words[:MAX_PHRASE_WORDS])
+    def add(text: str) -> None:
+        found = _WORD_RE.findall(text)[:MAX_PHRASE_WORDS]
+        raw = tuple(word[:MAX_WORD_CHARS] for word in found)
+        atom = tuple(fold(word)[:MAX_WORD_CHARS] for word in raw)
         if not atom or atom in seen or len(seen) >= MAX_TERMS:
             return
         seen.add(atom)
         if len(atom) == 1:
-            terms.append(atom[0])
+            terms.append((atom[0], raw[0]))
         else:
-            phrases.append(atom)
+            phrases.append((atom, raw))
 
     for index, part in enumerate(query[:MAX_QUERY_CHARS].split('"')):
         if index % 2:  # inside quotes
-            add([word for _, _, word in words_of(part)])
+            add(part)
         else:
             for chunk in part.split():
-                add([word for _, _, word in words_of(chunk)])
-    return Query(tuple(terms), tuple(phrases))
+                add(chunk)
+    typed = tuple((raw,) for _, raw in terms) + tuple(raw for _, raw in phrases)
+    return Query(tuple(t for t, _ in terms), tuple(p for p, _ in phrases), typed)
+
+
+def _quoted(words: Sequence[str]) -> str:
+    """An FTS5 string for ``words`` (they hold only letters and digits; quotes doubled anyway)."""
+    return '"' + " ".join(words).replace('"', '""') + '"'
+
+
+class _Match(NamedTuple):
+    """The FTS5 expressions for one query."""
+
+    full: str
+    """Every atom somewhere in the row (as a word or a prefix), and one in the row's own text (or
+    the row is its article's first and the article's title holds one)."""
+    head: str
+    """An atom in the row's heading, or in its article's title on its first row."""
+    exact: str
+    """Every atom as whole words somewhere in the row."""
+
+
+def _expressions(query: Query) -> _Match:
+    atoms = [_quoted(words) for words in query.typed or query.atoms]
+    prefixes = [atom + "*" for atom in atoms]  # a prefix takes in the whole word too
+    any_atom = " OR ".join(prefixes)
+    own = f'{{heading body}}: ({any_atom}) OR ({{context}}: ({any_atom}) AND {{kind}}: "opening")'
+    if len(atoms) == 1:
+        full = own
+    else:
+        full = f"{{context heading body}}: ({' AND '.join(prefixes)}) AND ({own})"
+    head = f'{{heading}}: ({any_atom}) OR ({{context}}: ({any_atom}) AND {{kind}}: "opening")'
+    exact = "{context heading body}: (" + " AND ".join(atoms) + ")"
+    return _Match(full, head, exact)
 
 
 # --- results ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One match: its section, a snippet to show, and what a viewer needs to find it in the text."""
 
     article_id: str
@@ -159,14 +234,14 @@ class Hit:
     score: float
     """Higher is better; compare only hits of one query. Always 0.0 from `SearchIndex.occurrences`."""
     snippet: str
-    """Plain text around the match, on one line, with `ELLIPSIS` where it was cut."""
+    """Plain text under the heading, on one line, with `ELLIPSIS` where it was cut."""
     highlights: tuple[tuple[int, int], ...]
     """(start, end) spans of ``snippet`` that match the query."""
     where: Where
-    """``title`` if the section title (or, for an article's first section, the article title)
-    matched, else ``heading`` if the match is in a heading, else ``body``."""
+    """Where the match is: ``title`` (the section's title, or only the article's title matched),
+    ``heading`` (a subsection's or a smaller heading) or ``body``."""
     anchor: str
-    """Id of the ``###`` subsection heading above the match, ``""`` if none."""
+    """Id of the ``###`` subsection the match is in, ``""`` if none."""
     term: str
     """The matched text exactly as in `SearchIndex.section_text` (a whole phrase for a phrase). When
     only the article's title matched (``occurrence`` -1), the matched text of that title."""
@@ -179,382 +254,1136 @@ class Hit:
     line, or only the article's title matched)."""
     title_highlights: tuple[tuple[int, int], ...] = ()
     """(start, end) spans of ``section_title`` that match the query."""
-
-
-# --- index structures ---------------------------------------------------------------------------
-
-
-class _Postings(NamedTuple):
-    """Where one word is: documents ``docs`` (ascending), the positions in document ``docs[i]``
-    being ``poss[offs[i]:offs[i + 1]]`` (global positions, ascending)."""
-
-    docs: array[int]
-    offs: array[int]
-    poss: array[int]
-
-
-class _Index:
-    """An inverted index whose documents' words have global positions (no two documents share one).
-
-    A position is left empty between documents, and between blocks of one document, so that phrases
-    never run across two paragraphs.
-    """
-
-    def __init__(self, postings: dict[str, _Postings], bases: array[int]) -> None:
-        self.postings = postings
-        self.vocab = sorted(postings)
-        self.bases = bases
-        """Global position of each document's first word."""
-
-    def expand(self, prefix: str) -> list[str]:
-        """Indexed words starting with ``prefix`` (capped: `MAX_EXPANSION_WORDS`)."""
-        lo = bisect_left(self.vocab, prefix)
-        if not prefix:
-            return []
-        if ord(prefix[-1]) < 0x10FFFF:  # the first string after all those starting with prefix
-            hi = bisect_left(self.vocab, prefix[:-1] + chr(ord(prefix[-1]) + 1), lo)
-        else:
-            hi = lo
-            while hi < len(self.vocab) and self.vocab[hi].startswith(prefix):
-                hi += 1
-        if hi - lo <= 1:
-            return self.vocab[lo:hi]
-        words = self.vocab[lo:hi]
-        postings = self.postings
-        pairs = sum(len(postings[word].docs) for word in words)
-        if len(words) <= MAX_EXPANSION_WORDS and pairs <= MAX_EXPANSION_PAIRS:
-            return words
-        ranked = sorted(words, key=lambda word: -len(postings[word].poss))[:MAX_EXPANSION_WORDS]
-        if prefix in postings and prefix not in ranked:  # the whole word typed always counts
-            ranked = [prefix, *ranked[:-1]]
-        kept: list[str] = []
-        pairs = 0
-        for word in ranked:
-            pairs += len(postings[word].docs)
-            if kept and pairs > MAX_EXPANSION_PAIRS:
-                break
-            kept.append(word)
-        return kept
-
-    def docs(self, words: Iterable[str]) -> set[int]:
-        """Documents holding any of ``words``."""
-        found: set[int] = set()
-        for word in words:
-            found.update(self.postings[word].docs)
-        return found
-
-    def counts(self, words: Sequence[str]) -> dict[int, int]:
-        """How many times ``words`` occur in each document holding one.
-
-        Exact unless the words are many (a short prefix): then only the most frequent word is
-        counted, and other documents count 1, which keeps this to a few C-level passes.
-        """
-        if not words:
-            return {}
-        postings = [self.postings[word] for word in words]
-        top = max(postings, key=lambda p: len(p.poss))
-        found = dict(zip(top.docs, map(sub, top.offs[1:], top.offs), strict=False))
-        if len(postings) == 1:
-            return found
-        if sum(len(p.docs) for p in postings) > _EXACT_COUNT_PAIRS:
-            others: set[int] = set()
-            for p in postings:
-                others.update(p.docs)
-            others.difference_update(found)
-            found.update(dict.fromkeys(others, 1))
-            return found
-        get = found.get
-        for p in postings:
-            if p is not top:
-                for doc, count in zip(p.docs, map(sub, p.offs[1:], p.offs), strict=False):
-                    found[doc] = get(doc, 0) + count
-        return found
-
-    def positions(self, words: Sequence[str], doc: int) -> list[int]:
-        """Sorted positions of any of ``words`` in document ``doc``."""
-        found: list[int] = []
-        for word in words:
-            p = self.postings[word]
-            i = bisect_left(p.docs, doc)
-            if i < len(p.docs) and p.docs[i] == doc:
-                found.extend(p.poss[p.offs[i] : p.offs[i + 1]])
-        if len(words) > 1:
-            found.sort()
-        return found
-
-    def grouped(self, words: Sequence[str], docs: set[int]) -> dict[int, list[int]]:
-        """Sorted positions of any of ``words`` in each of ``docs``, in one pass over their
-        postings (for many words, cheaper than `positions` section by section)."""
-        found: dict[int, list[int]] = {}
-        for word in words:
-            p = self.postings[word]
-            offs, poss = p.offs, p.poss
-            for i, doc in enumerate(p.docs):
-                if doc in docs:
-                    found.setdefault(doc, []).extend(poss[offs[i] : offs[i + 1]])
-        for positions in found.values():
-            positions.sort()
-        return found
-
-    def phrase(self, words: Sequence[str]) -> dict[int, list[int]]:
-        """Start positions, per document, of ``words`` in a row (the last one a prefix).
-
-        Starts from the rarest word, and looks the others up by bisection when they are far more
-        common (``"the treatment"`` must not build a set of every "the").
-        """
-        slots: list[list[array[int]]] = []
-        for n, word in enumerate(words):
-            choices = self.expand(word) if n == len(words) - 1 else [word]
-            slot = [self.postings[choice].poss for choice in choices if choice in self.postings]
-            if not slot:
-                return {}
-            slots.append(slot)
-        sizes = [sum(len(poss) for poss in slot) for slot in slots]
-        rarest = sizes.index(min(sizes))
-        starts = sorted(p - rarest for poss in slots[rarest] for p in poss)
-        for offset, slot in enumerate(slots):
-            if offset == rarest:
-                continue
-            if sizes[offset] > 8 * len(starts):
-                starts = [s for s in starts if any(_holds(poss, s + offset) for poss in slot)]
-            else:
-                following: set[int] = set()
-                for poss in slot:
-                    following.update(poss)
-                starts = [s for s in starts if s + offset in following]
-            if not starts:
-                return {}
-        found: dict[int, list[int]] = {}
-        for start in starts:
-            found.setdefault(bisect_right(self.bases, start) - 1, []).append(start)
-        return found
-
-
-def _holds(values: array[int], value: int) -> bool:
-    """Whether the sorted ``values`` hold ``value``."""
-    i = bisect_left(values, value)
-    return i < len(values) and values[i] == value
-
-
-class _IndexBuilder:
-    """Collects documents' words into an `_Index`."""
-
-    def __init__(self) -> None:
-        self._words: dict[str, tuple[list[int], list[int], list[int]]] = {}
-        self._bases = array("I")
-        self._next = 0
-
-    def add(self, words: Sequence[str | None]) -> int:
-        """Add the next document (``None`` is an empty position); returns its base position."""
-        doc, base = len(self._bases), self._next
-        self._bases.append(base)
-        table = self._words
-        position = base
-        for word in words:
-            if word is not None:
-                entry = table.get(word)
-                if entry is None:
-                    table[word] = ([doc], [0], [position])
-                else:
-                    docs, offs, poss = entry
-                    if docs[-1] != doc:
-                        docs.append(doc)
-                        offs.append(len(poss))
-                    poss.append(position)
-            position += 1
-        self._next = position + 1
-        return base
-
-    def build(self) -> _Index:
-        postings = {
-            word: _Postings(array("I", docs), array("I", [*offs, len(poss)]), array("I", poss))
-            for word, (docs, offs, poss) in self._words.items()
-        }
-        return _Index(postings, self._bases)
-
-
-@dataclass(frozen=True)
-class _Doc:
-    """One section as indexed: its plain text and where its words are."""
-
-    article_id: str
-    article_title: str
-    section_id: str
-    section_title: str
-    text: str
-    folded: str
-    """``fold(text)``."""
-    chunks: array[int]
-    """Offset in ``folded`` of every `_FOLD_CHUNK`-th character of ``text``; empty for ASCII text."""
-    base: int
-    """Global position of the section's first word in the body index."""
-    starts: array[int]
-    """Offset in ``text`` where the word at each local position starts (empty positions repeat)."""
-    ends: array[int]
-    headings: tuple[tuple[int, int], ...]
-    """Local position ranges [start, end) of the words of headings."""
-    anchors: tuple[tuple[int, str], ...]
-    """(offset in text, id) of each ``###`` subsection heading, in order."""
-    title_words: tuple[tuple[int, int, str], ...]
-    """`words_of` the section title."""
-    title_end: int
-    """Local positions of the title line (its words and the empty position after them)."""
-    body_start: int
-    """Offset in ``text`` of what follows the title line."""
-
-    def heading_match(self, positions: Sequence[int]) -> int | None:
-        """The first of the (sorted, global) ``positions`` that is in a heading, if any."""
-        for start, end in self.headings:
-            i = bisect_left(positions, self.base + start)
-            if i < len(positions) and positions[i] < self.base + end:
-                return positions[i]
-        return None
-
-    def in_heading(self, position: int) -> bool:
-        return self.heading_match((position,)) is not None
-
-    def anchor_at(self, offset: int) -> str:
-        i = bisect_right(self.anchors, (offset, "\U0010ffff")) - 1
-        return self.anchors[i][1] if i >= 0 else ""
-
-    def folded_offset(self, offset: int) -> int:
-        """Offset in ``folded`` of character ``offset`` of ``text``."""
-        if not self.chunks:
-            return offset
-        chunk = offset // _FOLD_CHUNK
-        start = chunk * _FOLD_CHUNK
-        return self.chunks[chunk] + len(fold(self.text[start:offset]))
-
-
-class _Atom(NamedTuple):
-    """How one term or phrase of a query matches the library."""
-
-    words: tuple[str, ...]
-    expanded: tuple[str, ...]
-    """The indexed words a term stands for (empty for a phrase)."""
-    phrase_hits: dict[int, list[int]] | None
-    """Start positions of a phrase in each section (``None`` for a term)."""
-    counts: dict[int, int]
-    """Matches in the text of each section."""
-    heading: set[int]
-    """Sections with a match in a heading."""
-    title: set[int]
-    """Sections whose title matches."""
-    article: set[int]
-    """Sections whose article's title matches."""
-    opening: set[int]
-    """First section of each article whose title matches: it stands for the article."""
-    exact: set[int]
-    """Sections holding a term as a whole word (every section with a match, for a phrase)."""
+    subsection_title: str = ""
+    """Title of the ``###`` subsection the match is in (``anchor``), ``""`` if none."""
+    subsection_highlights: tuple[tuple[int, int], ...] = ()
+    """(start, end) spans of ``subsection_title`` that match the query."""
 
     @property
-    def length(self) -> int:
-        return len(self.words)
-
-
-class _Context(NamedTuple):
-    """What the hits of one section share."""
-
-    doc: _Doc
-    positions: Sequence[list[int]]
-    """Sorted start positions of each atom's matches in the section text."""
-    lengths: tuple[int, ...]
-    """Words in each atom."""
-    every_match: bool
-    """Whether the next three list every match of the section (else they are empty)."""
-    matches: list[tuple[int, int]]
-    """(position, length) of the query's matches in the section text, sorted, not overlapping."""
-    starts: list[int]
-    """Character spans of those matches."""
-    ends: list[int]
-    title_spans: tuple[tuple[int, int], ...]
-    in_title: bool
-    title_term: str
-    """The matched text of the section title, else of the article title, else ``""``."""
+    def path(self) -> str:
+        """Section and subsection titles: where the match is, as a reader would say it."""
+        if self.subsection_title:
+            return f"{self.section_title} › {self.subsection_title}"
+        return self.section_title
 
 
 # --- Markdown to plain text ---------------------------------------------------------------------
 
+_BLOCK_CHARS = frozenset("`~#-*_=")
+_PREFIX_CHARS = frozenset(" \t>-+*0123456789")
+_FENCE_RE: re.Pattern[str]
+_ATX_RE: re.Pattern[str]
+_ATX_CLOSE_RE: re.Pattern[str]
+_RULE_RE: re.Pattern[str]
+_TABLE_RULE_RE: re.Pattern[str]
+_CELL_RE: re.Pattern[str]
+_REFERENCE_RE: re.Pattern[str]
+_LINE_PREFIX_RE: re.Pattern[str]
+_ITEM_RE: re.Pattern[str]
+_CODE_SPAN_RE: re.Pattern[str]
+_LINK_RE: re.Pattern[str]
+_AUTOLINK_RE: re.Pattern[str]
+_TAG_RE: re.Pattern[str]
+_EMPHASIS_RE: re.Pattern[str]
+_ESCAPE_RE: re.Pattern[str]
+_INLINE_MARKUP: re.Pattern[str]
+_compiled = False
 
-class _Block(NamedTuple):
-    text: str
-    heading: int
-    """Heading level (1-6), 0 for other text."""
-    anchor_line: int
-    """Source line of a top-level ``###`` heading (a subsection), else -1."""
+
+def _compile_patterns() -> None:
+    """Compile the patterns that read Markdown, on first use: not at import, as ``kreader search``
+    answering from its cache never reads Markdown (compiling them takes longer than its query)."""
+    global \
+        _compiled, \
+        _FENCE_RE, \
+        _ATX_RE, \
+        _ATX_CLOSE_RE, \
+        _RULE_RE, \
+        _TABLE_RULE_RE, \
+        _CELL_RE, \
+        _REFERENCE_RE, \
+        _LINE_PREFIX_RE, \
+        _ITEM_RE, \
+        _CODE_SPAN_RE, \
+        _LINK_RE, \
+        _AUTOLINK_RE, \
+        _TAG_RE, \
+        _EMPHASIS_RE, \
+        _ESCAPE_RE, \
+        _INLINE_MARKUP
+    if _compiled:
+        return
+    _FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
+    _ATX_RE = re.compile(r" {0,3}(#{1,6})(?:[ \t]+|$)")
+    _ATX_CLOSE_RE = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+    _RULE_RE = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,}|=+[ \t]*)$")
+    _TABLE_RULE_RE = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+    _CELL_RE = re.compile(r"(?<!\\)\|")
+    _REFERENCE_RE = re.compile(r" {0,3}\[[^\]]+\]:[ \t]*\S+")
+    _LINE_PREFIX_RE = re.compile(r"[ \t]*(?:>[ \t]?)*[ \t]*(?:[-+*][ \t]+|\d{1,9}[.)][ \t]+)?")
+    _ITEM_RE = re.compile(r"[ \t]*(?:>[ \t]?)*[ \t]*(?:[-+*]|\d{1,9}[.)])(?:[ \t]+|$)")
+    _CODE_SPAN_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.DOTALL)
+    _LINK_RE = re.compile(
+        r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]"  # the text (one level of brackets inside)
+        r"(?:\((?:[^()\s]|\([^()]*\))*(?:[ \t]+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?[ \t]*\)|\[[^\]]*\])"
+    )
+    _AUTOLINK_RE = re.compile(
+        r"<((?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*)|(?:[^<>\s@]+@[^<>\s]+))>"
+    )
+    _TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--.*?-->", re.DOTALL)
+    _EMPHASIS_RE = re.compile(r"(?<!\w)_{1,3}(?=[^\s_])|(?<=[^\s_])_{1,3}(?!\w)")
+    _ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
+    _INLINE_MARKUP = re.compile(r"[\\`*_\[<&~]")
+    _compiled = True
 
 
-def _inline_text(children: Sequence[Token] | None) -> str:
-    """What inline tokens show: text, code, link text, image descriptions; no markup, no URLs.
+def _clean(text: str) -> str:
+    """``text`` without the two highlight markers (see `START`)."""
+    return text.translate(_MARKERS) if START in text or END in text else text
 
-    Whitespace inside text is collapsed and soft breaks become spaces, as Textual's Markdown does.
+
+def _inline(text: str) -> str:
+    """What inline Markdown shows: text, code, link text and image descriptions; no markup, no URLs.
+
+    Quick rules rather than a parse (a library of megabytes is indexed in a fraction of a second):
+    what they miss is at worst a stray ``*`` in the indexed text, never a URL taken for text.
     """
+    if _INLINE_MARKUP.search(text) is None:
+        return text
+    if "`" not in text:
+        return _inline_plain(text)
     parts: list[str] = []
-    for child in children or ():
-        kind = child.type
-        if kind == "text":
-            parts.append(_SPACE_RE.sub(" ", child.content))
-        elif kind == "code_inline":
-            parts.append(child.content)
-        elif kind == "softbreak":
-            parts.append(" ")
-        elif kind == "hardbreak":
-            parts.append("\n")
-        elif kind == "image":
-            parts.append(_inline_text(child.children))
+    at = 0
+    for code in _CODE_SPAN_RE.finditer(text):
+        parts.append(_inline_plain(text[at : code.start()]))
+        parts.append(code.group(2).strip(" ") if code.group(2).strip(" ") else code.group(2))
+        at = code.end()
+    parts.append(_inline_plain(text[at:]))
     return "".join(parts)
 
 
-def _plain_inline(content: str) -> str:
-    """What `_inline_text` gives for inline content free of markup, without running the parser.
+def _inline_plain(text: str) -> str:
+    if "[" in text:
+        for _ in range(3):  # links inside image descriptions, images inside link text
+            text, count = _LINK_RE.subn(r"\1", text)
+            if not count:
+                break
+    if "<" in text:
+        text = _AUTOLINK_RE.sub(r"\1", text)
+        text = _TAG_RE.sub("", text)
+    if "*" in text:  # emphasis, bullets already gone: a literal "*" is rare, and never a word
+        text = text.replace("*", "")
+    if "_" in text:
+        text = _EMPHASIS_RE.sub("", text)
+    if "~~" in text:
+        text = text.replace("~~", "")
+    if "\\" in text:
+        text = _ESCAPE_RE.sub(r"\1", text)
+    if "&" in text:
+        import html  # only here: most text holds no entity
 
-    Inline parsing is most of the cost of building; most table cells, list items and many paragraphs
-    hold no markup, and then only line breaks matter (markdown-it's ``newline`` rule).
+        text = html.unescape(text)
+    return text
+
+
+class Chunk(NamedTuple):
+    """The text of one section's opening part, or of one of its ``###`` subsections."""
+
+    anchor: str
+    """Subsection id; ``""`` for the section's opening part."""
+    heading: str
+    """The section's title for the opening part, else the subsection's title."""
+    body: str
+    """The text under the heading: one block (paragraph, list item, table row, code block,
+    smaller heading) per line."""
+    headings: tuple[tuple[int, int], ...] = ()
+    """(start, end) spans of ``body`` that are headings (``####`` and smaller)."""
+
+
+def section_chunks(section: Section) -> list[Chunk]:
+    """The text to index of a section, cut at its ``###`` subsections; the first chunk is always
+    there (its heading is the section's title).
+
+    A line-based reading of Markdown, not a full parse: fenced code keeps its code (not the fence or
+    its info string), link targets and reference definitions are dropped, and markup characters of
+    headings, lists, quotes, tables and emphasis go.
     """
-    if "\n" not in content:
-        return _SPACE_RE.sub(" ", content)
-    lines = content.split("\n")
-    parts: list[str] = []
-    for n, line in enumerate(lines):
-        if n:
-            line = line.lstrip(" \t")
-        if n < len(lines) - 1:
-            hard = line.endswith("  ")
-            line = line.rstrip(" ") if hard else line.removesuffix(" ")
-            parts.append(_SPACE_RE.sub(" ", line))
-            parts.append("\n" if hard else " ")
+    _compile_patterns()
+    lines = section.source.split("\n")
+    subs = [sub for sub in section.subsections if 0 <= sub.line < len(lines)]
+    bounds = [0, *(sub.line for sub in subs), len(lines)]
+    chunks = []
+    for index in range(len(subs) + 1):
+        start = bounds[index] + (1 if index else 0)  # a subsection's first line is its heading
+        body, headings = _text_of_lines(lines[start : bounds[index + 1]])
+        if index:
+            sub = subs[index - 1]
+            chunks.append(Chunk(sub.id, _clean(sub.title), body, headings))
         else:
-            parts.append(_SPACE_RE.sub(" ", line))
-    return "".join(parts)
+            chunks.append(Chunk("", _clean(_SPACE_RE.sub(" ", section.title)), body, headings))
+    return chunks
 
 
-def _blocks(source: str) -> list[_Block]:
-    """The plain text blocks of a section's Markdown, in order, from markdown-it's tokens."""
-    md = markdown_parser()
-    env: dict[str, Any] = {}
-    tokens: list[Token] = []
-    md.block.parse(source, md, env, tokens)
-    blocks: list[_Block] = []
-    heading, anchor_line = 0, -1
-    for token in tokens:
-        kind = token.type
-        if kind == "heading_open":
-            heading = int(token.tag[1:])
-            subsection = heading == 3 and token.level == 0 and token.map
-            anchor_line = token.map[0] if subsection and token.map else -1
-        elif kind == "heading_close":
-            heading, anchor_line = 0, -1
-        elif kind == "inline":
-            if _INLINE_MARKUP_RE.search(token.content) is None:
-                text = _plain_inline(token.content)
+def _text_of_lines(lines: Sequence[str]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The text of a run of Markdown lines, one block per line, and where its headings are."""
+    blocks: list[str] = []
+    headings: list[tuple[int, int]] = []
+    paragraph: list[str] = []
+    fence = ""
+    code: list[str] = []
+    offset = 0
+    table = False
+
+    def add(text: str, heading: bool = False) -> None:
+        nonlocal offset
+        text = _clean(text)
+        if heading:
+            headings.append((offset, offset + len(text)))
+        blocks.append(text)
+        offset += len(text) + 1
+
+    def cells(row: str) -> None:
+        row = row.strip()
+        row = row[1:] if row.startswith("|") else row
+        row = row[:-1] if row.endswith("|") and not row.endswith("\\|") else row
+        for cell in _CELL_RE.split(row):
+            text = " ".join(_inline(cell.replace("\\|", "|")).split())
+            if text:
+                add(text)
+
+    def flush() -> None:
+        if paragraph:
+            text = _inline(" ".join(paragraph))
+            paragraph.clear()
+            text = " ".join(text.split())
+            if text:
+                add(text)
+
+    for line in lines:
+        if fence:
+            if line.lstrip(" ").startswith(fence) and not line.strip().strip(fence[0]):
+                fence = ""
+                text = "\n".join(code).rstrip()
+                code.clear()
+                if text:
+                    add(text)
             else:
-                children: list[Token] = []
-                md.inline.parse(token.content, md, env, children)
-                text = _inline_text(children)
-            blocks.append(_Block(text, heading, anchor_line))
-        elif kind in {"fence", "code_block"}:  # the code only: not the fence or its info string
-            blocks.append(_Block(token.content.rstrip(), 0, -1))
-    return blocks
+                code.append(line)
+            continue
+        stripped = line.strip()
+        if not stripped:
+            flush()
+            table = False
+            continue
+        first = stripped[0]
+        if first in _BLOCK_CHARS:
+            opened = _FENCE_RE.match(line) if first in "`~" else None
+            if opened:
+                flush()
+                fence = opened.group(1)
+                continue
+            atx = _ATX_RE.match(line) if first == "#" else None
+            if atx:
+                flush()
+                text = _ATX_CLOSE_RE.sub("", line[atx.end() :]).strip()
+                text = " ".join(_inline(text).split())
+                if text:
+                    add(text, heading=True)
+                continue
+            if first in "-*_=" and _RULE_RE.match(line):
+                if paragraph and first in "=-":  # a setext heading: the paragraph was its text
+                    text = " ".join(_inline(" ".join(paragraph)).split())
+                    paragraph.clear()
+                    if text:
+                        add(text, heading=True)
+                else:
+                    flush()
+                continue
+        if table:
+            if "|" in line:
+                cells(stripped)
+                continue
+            table = False
+        elif (
+            "|" in line
+            and len(paragraph) == 1
+            and "|" in paragraph[0]
+            and _TABLE_RULE_RE.match(line)
+        ):  # the header row was the line before
+            cells(paragraph.pop().strip())
+            table = True
+            continue
+        if first == "[" and not paragraph and _REFERENCE_RE.match(line):
+            continue
+        if line[0] in _PREFIX_CHARS:
+            if _ITEM_RE.match(line):
+                flush()
+            line = line[_LINE_PREFIX_RE.match(line).end() :]  # type: ignore[union-attr]
+        paragraph.append(line)
+    if fence and code:
+        text = "\n".join(code).rstrip()
+        if text:
+            add(text)
+    flush()
+    return "\n".join(blocks), tuple(headings)
+
+
+def _section_text(
+    title: str, chunks: Iterable[tuple[str, str]]
+) -> tuple[str, list[int], list[int]]:
+    """A section's text from its chunks' (heading, body): the title line, then each subsection's
+    title and each chunk's body; and where each chunk's heading and body start in it."""
+    pieces = [title]
+    at = len(title)
+    heading_at: list[int] = []
+    body_at: list[int] = []
+    for number, (heading, body) in enumerate(chunks):
+        if number:
+            pieces.append("\n" + heading)
+            heading_at.append(at + 1)
+            at += 1 + len(heading)
+        else:
+            heading_at.append(0)
+        if body:
+            pieces.append("\n" + body)
+            body_at.append(at + 1)
+            at += 1 + len(body)
+        else:
+            body_at.append(at)
+    return "".join(pieces), heading_at, body_at
+
+
+# --- the index ----------------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE files (
+    name TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY,
+    file TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    section_no INTEGER NOT NULL,
+    section_id TEXT NOT NULL,
+    section_title TEXT NOT NULL,
+    chunk_no INTEGER NOT NULL,
+    anchor TEXT NOT NULL,
+    headings TEXT NOT NULL
+);
+CREATE INDEX chunks_file ON chunks (file);
+CREATE INDEX chunks_section ON chunks (article_id, section_id, chunk_no);
+CREATE VIRTUAL TABLE fts USING fts5(
+    context, heading, body, kind,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '1 2 3'
+);
+"""
+
+
+def default_cache_dir() -> Path:
+    """Where index caches live: ``$KREADER_CACHE_DIR``, else the platform's user cache folder
+    (``~/.cache/kreader`` on Linux)."""
+    env = os.environ.get("KREADER_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs  # only here: callers that pass a folder never pay for it
+
+    return platformdirs.user_cache_path("kreader")
+
+
+def cache_path(root: Path, cache_dir: Path | None = None) -> Path:
+    """The cache file of the library in folder ``root``: named by a 64-bit hash of its resolved
+    path (zlib's: importing hashlib's OpenSSL costs ``kreader search`` more than its query)."""
+    folder = cache_dir if cache_dir is not None else default_cache_dir()
+    key = str(Path(root).resolve()).encode("utf-8", "surrogatepass")
+    return folder / f"search-{zlib.crc32(key):08x}{zlib.adler32(key):08x}.sqlite3"
+
+
+def _content_hash(article: Article) -> str:
+    """What decides an article's rows: its id, title and text."""
+    import hashlib  # only here: see `cache_path`
+
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (article.id, article.title, article.body):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+STAT_TRUST_NS = 10 * 1_000_000_000
+"""A file modified less than this before it is indexed may have changed after the library read
+it: its size and time are not recorded (so the next start compares its content again)."""
+
+
+class _File(NamedTuple):
+    name: str
+    article: Article
+    position: int
+    size: int
+    mtime_ns: int
+    hash: str
+
+
+def _stat(path: Path, now_ns: int) -> tuple[int, int]:
+    """(size, mtime_ns) to record for a file; (-1, -1) when unknown or too recent to trust."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return -1, -1
+    if stat.st_mtime_ns > now_ns - STAT_TRUST_NS:
+        return -1, -1
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _files_of(library: Library) -> list[_File]:
+    now = time.time_ns()
+    return [
+        _File(
+            valid_text(article.path.name),
+            article,
+            n,
+            *_stat(article.path, now),
+            _content_hash(article),
+        )
+        for n, article in enumerate(library.articles)
+    ]
+
+
+def _markdown_files(root: Path) -> dict[str, str]:
+    """Name -> path of the files a library is read from (as `kreader.content.library_files`
+    lists them)."""
+    with os.scandir(root) as entries:
+        return {
+            valid_text(entry.name): entry.path
+            for entry in entries
+            if entry.name.lower().endswith(".md") and not entry.name.startswith(".")
+        }
+
+
+_Row = tuple[str, str, int, str, str, int, str, str, str, str, str, str]
+"""What one chunk's row needs: file, article id, section number, section id and title, chunk
+number, anchor, headings; then the FTS columns context, heading, body, kind."""
+
+
+def _rows_of(file: _File) -> list[_Row]:
+    article = file.article
+    rows: list[_Row] = []
+    for section_no, section in enumerate(article.sections):
+        for chunk_no, chunk in enumerate(section_chunks(section)):
+            context = article.title if not chunk_no else f"{article.title} › {section.title}"
+            kind = "opening" if not rows else ""
+            spans = ",".join(f"{a}:{b}" for a, b in chunk.headings)
+            rows.append(
+                (
+                    file.name, article.id, section_no, section.id, section.title, chunk_no,
+                    chunk.anchor, spans, _clean(context), chunk.heading, chunk.body, kind,
+                )
+            )  # fmt: skip
+    return rows
+
+
+def _articles_of(library: Library) -> dict[str, tuple[int, str]]:
+    return {article.id: (n, article.title) for n, article in enumerate(library.articles)}
+
+
+class IndexUnavailable(Exception):
+    """The cache file cannot be used; the reason is the message."""
+
+
+class SearchIndex:
+    """The search index of one library, over one SQLite connection.
+
+    Make one with `open` (a cache file, updated for what changed) or `build` (memory only). Both
+    take a while for a large library the first time: call them off the UI thread. Any thread may
+    then query it (a lock keeps the connection to one at a time).
+    """
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        articles: dict[str, tuple[int, str]],
+        path: Path | None,
+        messages: list[str],
+    ) -> None:
+        self._db = db
+        self.path = path
+        """The cache file, ``None`` for an index in memory."""
+        self.messages = messages
+        """One-line notices for the person reading (a cache file that could not be used)."""
+        self._articles = articles
+        """Article id -> (place in reading order, title), of the articles this index answers for."""
+        self._lock = threading.Lock()
+        self._recent: OrderedDict[tuple[Query, int], tuple[Hit, ...]] = OrderedDict()
+        self._texts: OrderedDict[tuple[str, str], _Text] = OrderedDict()
+        self.stats: dict[str, float] = {}
+        """How the last `open` went: files re-indexed, removed and kept, and seconds spent."""
+
+    # -- making one ----------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, library: Library) -> SearchIndex:
+        """An index of ``library`` in memory; writes nothing anywhere."""
+        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        db.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        index = cls(db, _articles_of(library), None, [])
+        index._sync(_files_of(library))
+        return index
+
+    @classmethod
+    def open(
+        cls,
+        library: Library,
+        cache_dir: Path | None = None,
+        *,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    ) -> SearchIndex:
+        """The index of ``library`` in its cache file, re-indexing only the files whose content
+        changed and dropping those that are gone. A cache that cannot be used (damaged, of the
+        wrong shape, from a newer kreader, unwritable, or locked by another process for longer
+        than ``busy_timeout_ms``) gives an index in memory, with one line in ``messages``."""
+        path = cache_path(library.root, cache_dir)
+        try:
+            db = _connect(path, busy_timeout_ms)
+        except (sqlite3.Error, OSError, IndexUnavailable) as exc:
+            return cls._in_memory_after(library, path, exc)
+        index = cls(db, _articles_of(library), path, [])
+        try:
+            index._sync(_files_of(library))
+        except (sqlite3.Error, OSError) as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
+            return cls._in_memory_after(library, path, exc)
+        return index
+
+    @classmethod
+    def open_unchanged(cls, root: Path, cache_dir: Path | None = None) -> SearchIndex | None:
+        """The index of the library in folder ``root`` from its cache file, without reading the
+        library, if no file was added, removed or changed (by size and time) since the cache was
+        last brought up to date; else ``None`` (then load the library and use `open`)."""
+        path = cache_path(root, cache_dir)
+        if not path.is_file():
+            return None
+        try:
+            names = _markdown_files(root)
+            db = sqlite3.connect(
+                path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error):
+            return None
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                raise IndexUnavailable("another version")
+            stored = db.execute(
+                "SELECT name, article_id, title, position, size, mtime_ns FROM files"
+            ).fetchall()
+            if {name for name, *_ in stored} != names.keys():
+                raise IndexUnavailable("files added or removed")
+            for name, _, _, _, size, mtime in stored:
+                stat = os.stat(names[name])
+                if size < 0 or (stat.st_size, stat.st_mtime_ns) != (size, mtime):
+                    raise IndexUnavailable("a file changed")
+        except (OSError, sqlite3.Error, IndexUnavailable):
+            db.close()
+            return None
+        articles = {article_id: (position, title) for _, article_id, title, position, *_ in stored}
+        return cls(db, articles, path, [])
+
+    @classmethod
+    def _in_memory_after(cls, library: Library, path: Path, exc: BaseException) -> SearchIndex:
+        index = cls.build(library)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        index.messages.append(
+            f"Search index cache {path} not used ({reason}); searching from memory this session."
+        )
+        return index
+
+    def close(self) -> None:
+        """Close the connection (queries then fail)."""
+        with self._lock:
+            self._db.close()
+
+    def _sync(self, files: Sequence[_File]) -> None:
+        """Bring the rows in line with ``files``: changed files re-indexed, others kept, missing
+        ones dropped. The text of changed files is made before the write lock is taken, and the
+        files table read again under it, so another process's update is neither lost nor redone."""
+        started = time.perf_counter()
+        db = self._db
+        with self._lock:
+            stored = {
+                name: (article_id, hash_)
+                for name, article_id, hash_ in db.execute(
+                    "SELECT name, article_id, hash FROM files"
+                )
+            }
+        changed = [f for f in files if stored.get(f.name) != (f.article.id, f.hash)]
+        rows = {f.name: _rows_of(f) for f in changed}
+        names = {f.name for f in files}
+        if not changed and stored.keys() <= names:
+            with self._lock:
+                stats = set(self._db.execute("SELECT name, position, size, mtime_ns FROM files"))
+            if stats == {(f.name, f.position, f.size, f.mtime_ns) for f in files}:
+                # Nothing to write: no write lock, so a reader never waits for another's update.
+                self.stats = {
+                    "reindexed": 0,
+                    "removed": 0,
+                    "kept": len(files),
+                    "seconds": time.perf_counter() - started,
+                }
+                return
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                current = {
+                    name: (article_id, hash_, position, size, mtime)
+                    for name, article_id, hash_, position, size, mtime in db.execute(
+                        "SELECT name, article_id, hash, position, size, mtime_ns FROM files"
+                    )
+                }
+                gone = [name for name in current if name not in names]
+                for name in gone:
+                    self._drop(name)
+                redone = 0
+                for file in files:
+                    known = current.get(file.name)
+                    if known is not None and known[:2] == (file.article.id, file.hash):
+                        if known[2:] != (file.position, file.size, file.mtime_ns):
+                            db.execute(
+                                "UPDATE files SET position = ?, size = ?, mtime_ns = ?"
+                                " WHERE name = ?",
+                                (file.position, file.size, file.mtime_ns, file.name),
+                            )
+                        continue
+                    redone += 1
+                    if known is not None:
+                        self._drop(file.name)
+                    self._insert(file, rows[file.name] if file.name in rows else _rows_of(file))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        self.stats = {
+            "reindexed": redone,
+            "removed": len(gone),
+            "kept": len(files) - redone,
+            "seconds": time.perf_counter() - started,
+        }
+
+    def _drop(self, name: str) -> None:
+        db = self._db
+        db.execute("DELETE FROM fts WHERE rowid IN (SELECT id FROM chunks WHERE file = ?)", (name,))
+        db.execute("DELETE FROM chunks WHERE file = ?", (name,))
+        db.execute("DELETE FROM files WHERE name = ?", (name,))
+
+    def _insert(self, file: _File, rows: Sequence[_Row]) -> None:
+        db = self._db
+        db.execute(
+            "INSERT INTO files (name, article_id, title, position, size, mtime_ns, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                file.name, file.article.id, file.article.title, file.position, file.size,
+                file.mtime_ns, file.hash,
+            ),
+        )  # fmt: skip
+        if not rows:
+            return
+        first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM chunks").fetchone()[0]
+        db.executemany(
+            "INSERT INTO chunks (id, file, article_id, section_no, section_id, section_title,"
+            " chunk_no, anchor, headings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(first + n, *row[:8]) for n, row in enumerate(rows)],
+        )
+        db.executemany(
+            "INSERT INTO fts (rowid, context, heading, body, kind) VALUES (?, ?, ?, ?, ?)",
+            [(first + n, *row[8:]) for n, row in enumerate(rows)],
+        )
+
+    # -- what it holds -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Number of sections indexed (of articles in this library)."""
+        with self._lock:
+            rows = self._db.execute("SELECT article_id FROM chunks WHERE chunk_no = 0").fetchall()
+        return sum(1 for (article_id,) in rows if article_id in self._articles)
+
+    def section_text(self, article_id: str, section_id: str) -> str:
+        """Plain text of a section, that matches and snippets come from; `KeyError` if unknown.
+
+        The section's title is the first line, as the reader shows it above the text; then blocks
+        (paragraphs, headings, list items, table cells, code blocks), one per line; inside them
+        whitespace is collapsed as Markdown shows it. No markup, URLs or fence lines.
+        """
+        with self._lock:
+            return self._text(article_id, section_id).text
+
+    def _text(self, article_id: str, section_id: str) -> _Text:
+        """A section's text (the lock held)."""
+        key = (article_id, section_id)
+        found = self._texts.get(key)
+        if found is not None:
+            self._texts.move_to_end(key)
+            return found
+        rows = self._db.execute(
+            "SELECT c.section_title, f.heading, f.body FROM chunks c JOIN fts f ON f.rowid = c.id"
+            " WHERE c.article_id = ? AND c.section_id = ? ORDER BY c.chunk_no",
+            key,
+        ).fetchall()
+        if not rows:
+            raise KeyError(key)
+        text, heading_at, body_at = _section_text(rows[0][0], [(h, b) for _, h, b in rows])
+        found = _Text(text, heading_at, body_at)
+        self._texts[key] = found
+        if len(self._texts) > _SECTION_CACHE:
+            self._texts.popitem(last=False)
+        return found
+
+    # -- querying ------------------------------------------------------------------------------
+
+    def search(self, query: str | Query, limit: int = 50) -> list[Hit]:
+        """The best hit of each matching section or subsection, best first, at most ``limit``.
+
+        Those matching in a heading (or the article's title, for its first section) come first,
+        then those holding every word whole, then by ``bm25``, headings weighing most. A hit lands
+        on the best match of its part: a whole word before a prefix, a heading before body text.
+        """
+        parsed = query if isinstance(query, Query) else parse_query(query)
+        if not parsed or limit <= 0:
+            return []
+        with self._lock:
+            try:
+                return self._search(parsed, limit)
+            except sqlite3.DatabaseError as exc:  # the cache file was damaged under us
+                self._failed(exc)
+                return []
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        """Note, once, that queries fail (the lock held): the reader says so, never crashes."""
+        message = f"Search index cache {self.path} failed ({exc}); restart kreader to rebuild it."
+        if message not in self.messages:
+            self.messages.append(message)
+
+    def _search(self, parsed: Query, limit: int) -> list[Hit]:
+        match = _expressions(parsed)
+        weights = ", ".join(map(str, WEIGHTS))
+        ranked = self._db.execute(
+            "WITH head AS (SELECT rowid FROM fts WHERE fts MATCH :head),"
+            " exact AS (SELECT rowid FROM fts WHERE fts MATCH :exact)"
+            f" SELECT rowid, bm25(fts, {weights}) AS rank,"
+            " rowid IN head AS in_head, rowid IN exact AS whole"
+            " FROM fts WHERE fts MATCH :full"
+            " ORDER BY in_head DESC, whole DESC, rank, rowid LIMIT :limit",
+            {
+                "head": match.head,
+                "exact": match.exact,
+                "full": match.full,
+                "limit": limit,
+            },
+        ).fetchall()
+        rows = self._rows(match.full, [rowid for rowid, *_ in ranked], _MOST_SPANS)
+        self._load_texts({(row.article_id, row.section_id) for row in rows.values()})
+        hits: list[Hit] = []
+        for rowid, rank, in_head, whole in ranked:
+            row = rows.get(rowid)
+            if row is None:
+                continue
+            score = 100.0 * in_head + 10.0 * whole + (-rank) / (1.0 - rank)
+            hit = self._best_hit(row, parsed, round(score, 6), bool(whole))
+            if hit is not None:
+                hits.append(hit)
+            if len(hits) >= limit:
+                break
+        return hits
+
+    def occurrences(self, query: str | Query, limit: int = MAX_OCCURRENCES) -> list[Hit]:
+        """Every match in the matching sections and subsections, in reading order (articles,
+        sections, then place in the text), to step through them; at most ``limit``.
+
+        Matches in a section's title count (it is the first line of `section_text`), those in an
+        article's title do not (no section shows it). The hits' score is 0.0. The last few answers
+        are remembered, as a reader asks again at each step to the next match.
+        """
+        parsed = query if isinstance(query, Query) else parse_query(query)
+        if not parsed or limit <= 0:
+            return []
+        key = (parsed, limit)
+        with self._lock:
+            remembered = self._recent.get(key)
+            if remembered is None:
+                try:
+                    remembered = tuple(self._occurrences(parsed, limit))
+                except sqlite3.DatabaseError as exc:
+                    self._failed(exc)
+                    return []
+                self._recent[key] = remembered
+                while len(self._recent) > _RECENT_OCCURRENCES:
+                    self._recent.popitem(last=False)
+        return list(remembered)
+
+    def _occurrences(self, parsed: Query, limit: int) -> list[Hit]:
+        rows = self._rows(_expressions(parsed).full)
+        order = sorted(
+            (self._articles[row.article_id][0], row.section_no, row.chunk_no, rowid)
+            for rowid, row in rows.items()
+        )
+        hits: list[Hit] = []
+        counts: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+        for *_, rowid in order:
+            row = rows[rowid]
+            text = self._text(row.article_id, row.section_id)
+            seen = counts.setdefault((row.article_id, row.section_id), {})
+            for spot in row.spots(text):
+                hits.append(self._hit(row, text, spot, 0.0, seen))
+                if len(hits) >= limit:
+                    return hits
+        return hits
+
+    def _rows(
+        self, full: str, rowids: Sequence[int] | None = None, most: int | None = None
+    ) -> dict[int, _RowMatch]:
+        """The rows matching ``full`` (only those of ``rowids``, if given) with their matches
+        marked, of articles in this library (the lock held).
+
+        The rowids are a filter on the rows the query finds, not a constraint FTS5 is given: FTS5
+        would run the query again for each (a long prefix costs a millisecond each time).
+        """
+        sql = (
+            "SELECT fts.rowid, c.article_id, c.section_no, c.section_id, c.section_title,"
+            " c.chunk_no, c.anchor, c.headings,"
+            f" highlight(fts, 0, '{START}', '{END}'), highlight(fts, 1, '{START}', '{END}'),"
+            f" highlight(fts, 2, '{START}', '{END}')"
+            " FROM fts JOIN chunks c ON c.id = fts.rowid WHERE fts MATCH ?"
+        )
+        if rowids is not None:
+            if not rowids:
+                return {}
+            sql += f" AND +fts.rowid IN ({','.join(str(int(rowid)) for rowid in rowids)})"
+        found: dict[int, _RowMatch] = {}
+        for (
+            rowid, article_id, section_no, section_id, section_title, chunk_no, anchor, headings,
+            context, heading, body,
+        ) in self._db.execute(sql, (full,)):  # fmt: skip
+            article = self._articles.get(article_id)
+            if article is None:
+                continue
+            spans = tuple(
+                (int(a), int(b))
+                for a, b in (part.split(":") for part in headings.split(",") if part)
+            )
+            found[rowid] = _RowMatch(
+                article_id, article[1], section_no, section_id, section_title, chunk_no, anchor,
+                spans, _unmark(context), _unmark(heading), _unmark(body, most),
+            )  # fmt: skip
+        return found
+
+    def _load_texts(self, keys: set[tuple[str, str]]) -> None:
+        """Read the texts of these sections in one query, if not remembered (the lock held)."""
+        for key in keys & self._texts.keys():
+            self._texts.move_to_end(key)
+        wanted = [key for key in keys if key not in self._texts]
+        if not wanted:
+            return
+        chunks: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        sql = (
+            "SELECT c.article_id, c.section_id, c.section_title, f.heading, f.body FROM chunks c"
+            " JOIN fts f ON f.rowid = c.id WHERE c.article_id = ? AND c.section_id = ?"
+            " ORDER BY c.chunk_no"
+        )
+        for key in wanted:
+            for article_id, section_id, title, heading, body in self._db.execute(sql, key):
+                chunks.setdefault((article_id, section_id), []).append((title, heading, body))
+        for key, rows in chunks.items():
+            text, heading_at, body_at = _section_text(rows[0][0], [(h, b) for _, h, b in rows])
+            self._texts[key] = _Text(text, heading_at, body_at)
+        while len(self._texts) > max(_SECTION_CACHE, len(keys)):
+            self._texts.popitem(last=False)
+
+    def _best_hit(self, row: _RowMatch, query: Query, score: float, whole: bool) -> Hit | None:
+        """The hit of a row at its best match (the lock held)."""
+        text = self._text(row.article_id, row.section_id)
+        best = row.best(text, query, whole)
+        if best is not None:
+            return self._hit(row, text, best, score, None)
+        if row.chunk_no == 0 and row.context[1]:  # only the article's title matched
+            return self._hit(row, text, None, score, None)
+        return None
+
+    def _hit(
+        self,
+        row: _RowMatch,
+        text: _Text,
+        spot: _Spot | None,
+        score: float,
+        seen: dict[str, tuple[int, int]] | None,
+    ) -> Hit:
+        """The hit for a match at ``spot`` (``None``: the article's title only). With ``seen``
+        (occurrences), occurrences are counted on from the previous match of the same text."""
+        body_plain, body_spans = row.body
+        body_at = text.body_at[row.chunk_no]
+        # The snippet: around the match when it is in the body, else the body's first match.
+        if spot is not None and spot.where != "title" and spot.start >= body_at and body_spans:
+            focus = (spot.start - body_at, spot.end - body_at)
+        elif body_spans:
+            focus = body_spans[0]
+        else:
+            focus = (0, 0)
+        lo, hi = _snippet_bounds(body_plain, *focus)
+        if spot is None or (focus == (0, 0) and not body_spans):
+            lo, hi = _snippet_bounds(body_plain, 0, 0)
+        snippet, highlights = _snippet(body_plain, lo, hi, body_spans)
+        title_spans: tuple[tuple[int, int], ...] = ()
+        sub_title: str = ""
+        sub_spans: tuple[tuple[int, int], ...] = ()
+        heading_plain, heading_spans = row.heading
+        if row.chunk_no == 0:
+            title_spans = heading_spans
+        else:
+            sub_title, sub_spans = heading_plain, heading_spans
+            context_plain, context_spans = row.context
+            skip = len(context_plain) - len(row.section_title)
+            title_spans = tuple((a - skip, b - skip) for a, b in context_spans if a >= skip)
+        if spot is None:
+            context_plain, context_spans = row.context
+            a, b = context_spans[0] if context_spans else (0, 0)
+            return Hit(
+                row.article_id, row.article_title, row.section_id, row.section_title, score,
+                snippet, highlights, "title", row.anchor, context_plain[a:b], -1, 0.0,
+                title_spans, sub_title, sub_spans,
+            )  # fmt: skip
+        term = text.text[spot.start : spot.end]
+        occurrence = text.occurrence(term, spot.start, seen)
+        return Hit(
+            row.article_id, row.article_title, row.section_id, row.section_title, score,
+            snippet, highlights, spot.where, row.anchor, term, occurrence,
+            spot.start / max(1, len(text.text)), title_spans, sub_title, sub_spans,
+        )  # fmt: skip
+
+
+def _connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+    """A connection to the cache file at ``path``, its schema checked (or made, or remade when an
+    older kreader wrote it); raises `IndexUnavailable`, `sqlite3.Error` or `OSError`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(
+        path, isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=False
+    )
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise IndexUnavailable(f"made by a newer kreader (version {version})")
+        if version != SCHEMA_VERSION or db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            for attempt in range(100):  # WAL needs the file to itself for a moment
+                try:
+                    db.execute("PRAGMA journal_mode = WAL").fetchone()
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == 99:
+                        raise
+                    time.sleep(0.02)
+        db.execute("PRAGMA synchronous = NORMAL")
+        if version != SCHEMA_VERSION:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])  # it may have moved
+                if version > SCHEMA_VERSION:
+                    raise IndexUnavailable(f"made by a newer kreader (version {version})")
+                if version < SCHEMA_VERSION:
+                    for (name,) in db.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table'"
+                        " AND name IN ('files', 'chunks', 'fts')"
+                    ).fetchall():
+                        db.execute(f"DROP TABLE {name}")
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        # A file of the right version but the wrong shape fails here, not at the first query.
+        db.execute(
+            "SELECT name, article_id, title, position, size, mtime_ns, hash FROM files LIMIT 0"
+        ).fetchall()
+        db.execute(
+            "SELECT id, file, article_id, section_no, section_id, section_title, chunk_no, anchor,"
+            " headings FROM chunks LIMIT 0"
+        ).fetchall()
+        db.execute("SELECT rowid, context, heading, body, kind FROM fts LIMIT 0").fetchall()
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+# --- matches in a row ---------------------------------------------------------------------------
+
+
+def _unmark(marked: str, most: int | None = None) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Text marked by ``highlight()`` without its markers, and the marked spans (the first
+    ``most`` of them, if given: a short prefix marks thousands of words in a long text)."""
+    if START not in marked:
+        return marked, ()
+    pieces = marked.split(START)
+    if most is not None and len(pieces) > most + 1:
+        pieces[most + 1 :] = [("".join(pieces[most + 1 :])).replace(END, "")]
+        pieces[most] += pieces.pop()
+    out = [pieces[0]]
+    spans: list[tuple[int, int]] = []
+    at = len(pieces[0])
+    for piece in pieces[1:]:
+        inside, _, after = piece.partition(END)
+        spans.append((at, at + len(inside)))
+        out.append(inside)
+        out.append(after)
+        at += len(inside) + len(after)
+    return "".join(out), tuple(spans)
+
+
+class _Spot(NamedTuple):
+    """A match in a section's text: its character span, its text and the kind of text it is in."""
+
+    start: int
+    end: int
+    where: Where
+    text: str
+
+    def exact(self, atoms: tuple[tuple[str, ...], ...], terms: frozenset[str]) -> bool:
+        """Whether the matched words are a query atom's words exactly (not a longer word)."""
+        if self.text.isalnum():  # one word: the usual case
+            return fold(self.text)[:MAX_WORD_CHARS] in terms
+        words = tuple(word for _, _, word in words_of(self.text))
+        return any(
+            words[i : i + len(atom)] == atom
+            for atom in atoms
+            for i in range(len(words) - len(atom) + 1)
+        )
+
+
+class _RowMatch(NamedTuple):
+    """A row that matches, with its text and the spans the query matched, per column."""
+
+    article_id: str
+    article_title: str
+    section_no: int
+    section_id: str
+    section_title: str
+    chunk_no: int
+    anchor: str
+    headings: tuple[tuple[int, int], ...]
+    context: tuple[str, tuple[tuple[int, int], ...]]
+    heading: tuple[str, tuple[tuple[int, int], ...]]
+    body: tuple[str, tuple[tuple[int, int], ...]]
+
+    def spots(self, text: _Text) -> list[_Spot]:
+        """The matches in the section's text, in order."""
+        spots: list[_Spot] = []
+        heading_plain, heading_spans = self.heading
+        where: Where = "title" if self.chunk_no == 0 else "heading"
+        at = text.heading_at[self.chunk_no]
+        for a, b in heading_spans:
+            spots.append(_Spot(at + a, at + b, where, heading_plain[a:b]))
+        body_plain, body_spans = self.body
+        at = text.body_at[self.chunk_no]
+        headings = self.headings
+        for a, b in body_spans:
+            in_heading = bool(headings) and any(x <= a < y for x, y in headings)
+            spots.append(
+                _Spot(at + a, at + b, "heading" if in_heading else "body", body_plain[a:b])
+            )
+        return spots
+
+    def best(self, text: _Text, query: Query, whole: bool) -> _Spot | None:
+        """The match to land on: a whole word before a prefix, a heading (the title included)
+        before body text, then the first; ``None`` if the row's own text holds none. ``whole``:
+        whether the row holds every atom as whole words (else only phrases can match whole)."""
+        heading_plain, heading_spans = self.heading
+        body_plain, body_spans = self.body
+        if not heading_spans and not body_spans:
+            return None
+        headings = self.headings
+        title: Where = "title" if self.chunk_no == 0 else "heading"
+        heading_at, body_at = text.heading_at[self.chunk_no], text.body_at[self.chunk_no]
+
+        def heading_spot(a: int, b: int) -> _Spot:
+            return _Spot(heading_at + a, heading_at + b, title, heading_plain[a:b])
+
+        def body_spot(a: int, b: int) -> _Spot:
+            in_heading = bool(headings) and any(x <= a < y for x, y in headings)
+            where: Where = "heading" if in_heading else "body"
+            return _Spot(body_at + a, body_at + b, where, body_plain[a:b])
+
+        atoms = query.atoms if whole else query.phrases
+        if atoms:
+            terms = frozenset(atom[0] for atom in atoms if len(atom) == 1)
+            small = [
+                body_spot(a, b)
+                for a, b in body_spans
+                if headings and body_spot(a, b).where != "body"
+            ]
+            for spot in [heading_spot(a, b) for a, b in heading_spans] + small:
+                if spot.exact(atoms, terms):
+                    return spot
+            for a, b in body_spans:
+                spot = body_spot(a, b)
+                if spot.exact(atoms, terms):
+                    return spot
+        if heading_spans:
+            return heading_spot(*heading_spans[0])
+        spots = [body_spot(a, b) for a, b in body_spans]
+        return next((spot for spot in spots if spot.where != "body"), spots[0])
+
+
+class _Text:
+    """A section's text, folded once, to count the occurrences a viewer counts."""
+
+    def __init__(self, text: str, heading_at: list[int], body_at: list[int]) -> None:
+        self.text = text
+        self.heading_at = heading_at
+        self.body_at = body_at
+        self._folded: str | None = None
+        self._chunks = array("I")
+
+    @property
+    def folded(self) -> str:
+        if self._folded is None:
+            self._folded, self._chunks = _fold_chunks(self.text)
+        return self._folded
+
+    def folded_offset(self, offset: int) -> int:
+        """Offset in ``folded`` of character ``offset`` of ``text``."""
+        folded = self.folded
+        if not self._chunks:
+            return min(offset, len(folded))
+        chunk = offset // _FOLD_CHUNK
+        start = chunk * _FOLD_CHUNK
+        return self._chunks[chunk] + len(fold(self.text[start:offset]))
+
+    def occurrence(self, term: str, start: int, seen: dict[str, tuple[int, int]] | None) -> int:
+        """How many ``fold(term)`` come before ``start`` in the folded text; ``seen`` remembers
+        (folded offset, count) of the last match of each term, to count on from there."""
+        needle = fold(term)
+        if not needle:
+            return 0
+        if seen is None and self._folded is None:  # one match: fold only the text before it
+            return fold(self.text[:start]).count(needle)
+        at = self.folded_offset(start)
+        if seen is not None and needle in seen and seen[needle][0] <= at:
+            previous, before = seen[needle]
+            count = before + self.folded.count(needle, previous, at)
+        else:
+            count = self.folded.count(needle, 0, at)
+        if seen is not None:
+            seen[needle] = (at, count)
+        return count
 
 
 def _fold_chunks(text: str) -> tuple[str, array[int]]:
@@ -572,613 +1401,13 @@ def _fold_chunks(text: str) -> tuple[str, array[int]]:
     return "".join(pieces), chunks
 
 
-class _FoldCache(dict[str, str]):
-    """Raw word -> folded (and cut) word, folding each word only the first time it is seen."""
-
-    def __missing__(self, raw: str) -> str:
-        word = self[raw] = fold(raw)[:MAX_WORD_CHARS]
-        return word
+# --- snippets -----------------------------------------------------------------------------------
 
 
-def _index_section(
-    section: Section,
-    doc: int,
-    body: _IndexBuilder,
-    headings: dict[str, set[int]],
-    folds: _FoldCache,
-) -> tuple[str, int, array[int], array[int], list[tuple[int, int]], list[tuple[int, str]], int]:
-    """Add one section's words to ``body``: (plain text, base position, word starts, word ends,
-    heading position ranges, subsection anchors, positions of the title line).
-
-    The text starts with the section's title on a line of its own, as the reader shows it, so
-    that counting occurrences in the text counts those a reader sees in the title too.
-    """
-    title = _SPACE_RE.sub(" ", section.title)
-    pieces: list[str] = [title]
-    words: list[str | None] = []
-    starts, ends = array("I"), array("I")
-    for match in _WORD_RE.finditer(title):
-        words.append(folds[match.group()])
-        starts.append(match.start())
-        ends.append(match.end())
-    words.append(None)
-    starts.append(len(title))
-    ends.append(len(title))
-    title_end = len(words)
-    heading_ranges: list[tuple[int, int]] = []
-    anchors: list[tuple[int, str]] = []
-    by_line = {sub.line: sub.id for sub in section.subsections}
-    unused = [sub.id for sub in section.subsections]
-    offset = len(title)
-    for block in _blocks(section.source):
-        pieces.append("\n")
-        offset += 1
-        if block.anchor_line >= 0 and unused:
-            sub_id = by_line.get(block.anchor_line, unused[0])
-            anchors.append((offset, sub_id))
-            if sub_id in unused:
-                unused.remove(sub_id)
-        first = len(words)
-        spans = [match.span() for match in _WORD_RE.finditer(block.text)]
-        if spans:
-            words.extend(map(folds.__getitem__, [block.text[a:b] for a, b in spans]))
-            starts.extend([offset + a for a, _ in spans])
-            ends.extend([offset + b for _, b in spans])
-            if block.heading:
-                heading_ranges.append((first, len(words)))
-                for word in words[first:]:
-                    headings.setdefault(word or "", set()).add(doc)
-            words.append(None)  # an empty position, so phrases stay inside one block
-            starts.append(offset + len(block.text))
-            ends.append(offset + len(block.text))
-        pieces.append(block.text)
-        offset += len(block.text)
-    if len(pieces) == 1:
-        pieces.append("\n")
-    return "".join(pieces), body.add(words), starts, ends, heading_ranges, anchors, title_end
-
-
-# --- the index ----------------------------------------------------------------------------------
-
-
-class SearchIndex:
-    """The search index of one library.
-
-    Build it once with `build` (seconds for megabytes: run it off the UI thread), then query it as
-    often as wanted, from any thread: the index is never modified after it is built (only a small
-    memo of recent `occurrences` answers changes, under a lock).
-    """
-
-    def __init__(
-        self,
-        docs: Sequence[_Doc],
-        body: _Index,
-        titles: _Index,
-        article_titles: _Index,
-        headings: dict[str, frozenset[int]],
-        article_docs: Sequence[range],
-    ) -> None:
-        self._docs = tuple(docs)
-        self._body = body
-        self._titles = titles
-        self._article_titles = article_titles
-        self._headings = headings
-        self._article_docs = tuple(article_docs)
-        self._by_id = {(d.article_id, d.section_id): n for n, d in enumerate(self._docs)}
-        # The only state that changes after building: answers of `occurrences`, kept to step
-        # through them. Guarded, as any thread may query.
-        self._recent: dict[tuple[Query, int], tuple[Hit, ...]] = {}
-        self._lock = threading.Lock()
-
-    @classmethod
-    def build(cls, library: Library) -> SearchIndex:
-        """Index every section of every article of ``library``.
-
-        Pure apart from splitting the articles not yet split into sections (which they cache).
-        """
-        body, titles, article_titles = _IndexBuilder(), _IndexBuilder(), _IndexBuilder()
-        headings: dict[str, set[int]] = {}
-        docs: list[_Doc] = []
-        article_docs: list[range] = []
-        folds = _FoldCache()  # for this build only
-        for article in library.articles:
-            article_titles.add([word for _, _, word in words_of(article.title)])
-            first = len(docs)
-            for section in article.sections:
-                text, base, starts, ends, heading_ranges, anchors, title_end = _index_section(
-                    section, len(docs), body, headings, folds
-                )
-                title_words = tuple(words_of(section.title))
-                titles.add([word for _, _, word in title_words])
-                folded, chunks = _fold_chunks(text)
-                docs.append(
-                    _Doc(
-                        article_id=article.id,
-                        article_title=article.title,
-                        section_id=section.id,
-                        section_title=section.title,
-                        text=text,
-                        folded=folded,
-                        chunks=chunks,
-                        base=base,
-                        starts=starts,
-                        ends=ends,
-                        headings=tuple(heading_ranges),
-                        anchors=tuple(anchors),
-                        title_words=title_words,
-                        title_end=title_end,
-                        body_start=starts[title_end - 1] + 1,
-                    )
-                )
-            article_docs.append(range(first, len(docs)))
-        return cls(
-            docs,
-            body.build(),
-            titles.build(),
-            article_titles.build(),
-            {word: frozenset(found) for word, found in headings.items()},
-            article_docs,
-        )
-
-    def __len__(self) -> int:
-        """Number of sections indexed."""
-        return len(self._docs)
-
-    def section_text(self, article_id: str, section_id: str) -> str:
-        """Plain text of a section, that matches and snippets come from; `KeyError` if unknown.
-
-        The section's title is the first line, as the reader shows it above the text. Blocks
-        (paragraphs, headings, list items, table cells, code blocks) follow, one per line; inside
-        them whitespace is collapsed as Markdown shows it. No markup, URLs or fence lines.
-        """
-        return self._docs[self._by_id[(article_id, section_id)]].text
-
-    # --- querying -------------------------------------------------------------------------------
-
-    def search(self, query: str | Query, limit: int = 50) -> list[Hit]:
-        """The best hit of each matching section, best first, at most ``limit`` of them.
-
-        Sections matching in their title come first, then in a heading, then in the body; among
-        equals, those where the query's words are closer together, then where they are whole words,
-        then where they occur more often, then the earlier in reading order.
-        """
-        parsed = query if isinstance(query, Query) else parse_query(query)
-        if not parsed or limit <= 0:
-            return []
-        matched = self._match(parsed)
-        if matched is None:
-            return []
-        atoms, candidates = matched
-        if len(atoms) == 1:
-            return self._search_one(atoms[0], candidates, limit)
-        # Best possible score of each section (if its words were adjacent), in one lean pass, as
-        # common words match thousands of sections; then closeness, best bounds first.
-        n = len(atoms)
-        specs = [(a.title | a.opening, a.heading, a.counts, a.exact) for a in atoms]
-        bounds: list[tuple[float, int, float, float, int]] = []
-        # Most sections match every atom in the body text only: their zone is 1, so they go fast.
-        special: set[int] = set()
-        for title, heading, counts, _ in specs:
-            special |= title | heading
-            special |= candidates.difference(counts)
-        plain = candidates - special
-        all_exact = candidates.intersection(*(a.exact for a in atoms))
-        exact_sets = [a.exact for a in atoms]
-        count_of = [a.counts.__getitem__ for a in atoms]
-        for doc in plain:
-            count = sum(get(doc) for get in count_of)
-            exact = 1.0 if doc in all_exact else sum(doc in e for e in exact_sets) / n
-            bounds.append((-_combine(1.0, exact, count, 1.0), doc, 1.0, exact, count))
-        for doc in special & candidates:
-            zone = exact = 0.0
-            count = 0
-            for title, heading, counts, exacts in specs:
-                found = counts.get(doc)
-                if doc in title:
-                    zone += _ZONE_TITLE
-                elif doc in heading:
-                    zone += _ZONE_HEADING
-                elif found is not None:
-                    zone += _ZONE_BODY
-                else:
-                    zone += _ZONE_ARTICLE
-                if doc in exacts:
-                    exact += 1
-                if found:
-                    count += found
-            zone, exact = zone / n, exact / n
-            bounds.append((-_combine(zone, exact, count, 1.0), doc, zone, exact, count))
-        bounds.sort()
-        # (score, -section, location, positions): the worst kept first
-        best: list[tuple[float, int, tuple[int, int] | None, list[list[int]]]] = []
-        for neg, doc, zone, exact, count in bounds:
-            if len(best) >= limit:
-                worst, worst_doc = best[0][0], -best[0][1]
-                if worst > -neg or (worst == -neg and worst_doc < doc):
-                    break  # no section left can enter the results
-            closeness, location, lists = self._locate(doc, atoms)
-            entry = (_combine(zone, exact, count, closeness), -doc, location, lists)
-            if len(best) < limit:
-                heapq.heappush(best, entry)
-            else:
-                heapq.heappushpop(best, entry)
-        ranked = sorted(best, key=lambda e: (-e[0], -e[1]))
-        return [
-            self._hit(self._context(-neg, atoms, lists), score, location)
-            for score, neg, location, lists in ranked
-        ]
-
-    def _search_one(self, atom: _Atom, candidates: set[int], limit: int) -> list[Hit]:
-        """`search` for a single term or phrase: ranked with set operations, in C, as a short
-        prefix can match every section."""
-        counts = atom.counts
-        title = candidates & (atom.title | atom.opening)
-        heading = (candidates & atom.heading) - title
-        body = candidates - title - heading
-        picked: list[tuple[int, float]] = []  # (section, zone)
-        for zone, tier in ((_ZONE_TITLE, title), (_ZONE_HEADING, heading), (_ZONE_BODY, body)):
-            for part in (tier & atom.exact, tier - atom.exact):
-                wanted = limit - len(picked)
-                if wanted <= 0:
-                    break
-                if part <= counts.keys():
-                    best = heapq.nlargest(wanted, sorted(part), key=counts.__getitem__)
-                else:
-                    best = heapq.nlargest(wanted, sorted(part), key=lambda d: counts.get(d, 0))
-                picked.extend((doc, zone) for doc in best)
-        atoms = (atom,)
-        hits = []
-        for doc, zone in picked:
-            score = _combine(zone, float(doc in atom.exact), counts.get(doc, 0), 1.0)
-            _, location, lists = self._locate(doc, atoms)
-            hits.append(self._hit(self._context(doc, atoms, lists), score, location))
-        return hits
-
-    def occurrences(self, query: str | Query, limit: int = MAX_OCCURRENCES) -> list[Hit]:
-        """Every match in the text of the matching sections, in reading order (articles, sections,
-        then place in the text), to step through them; at most ``limit``.
-
-        Matches in a section's title count (it is the first line of `section_text`), those in an
-        article's title do not (no section shows it). The hits' score is 0.0. The last few answers are remembered, as a reader asks again at each step to the next match.
-        """
-        parsed = query if isinstance(query, Query) else parse_query(query)
-        if not parsed or limit <= 0:
-            return []
-        key = (parsed, limit)
-        with self._lock:
-            remembered = self._recent.get(key)
-        if remembered is None:
-            remembered = tuple(self._occurrences(parsed, limit))
-            with self._lock:
-                self._recent[key] = remembered
-                while len(self._recent) > _RECENT_OCCURRENCES:
-                    del self._recent[next(iter(self._recent))]
-        return list(remembered)
-
-    def _occurrences(self, parsed: Query, limit: int) -> list[Hit]:
-        matched = self._match(parsed)
-        if matched is None:
-            return []
-        atoms, candidates = matched
-        # Positions of broad prefixes grouped in one pass, rather than looked up per section.
-        grouped = [
-            self._body.grouped(atom.expanded, candidates) if len(atom.expanded) > 4 else None
-            for atom in atoms
-        ]
-        hits: list[Hit] = []
-        folds: dict[str, str] = {}
-        for doc in sorted(candidates):
-            lists = [
-                group.get(doc, []) if group is not None else self._lists(doc, (atom,))[0]
-                for atom, group in zip(atoms, grouped, strict=True)
-            ]
-            context = self._context(doc, atoms, lists, every_match=True)
-            found: dict[str, tuple[int, int]] = {}  # folded term -> (offset, occurrence) last seen
-            for match in context.matches:
-                hits.append(self._hit(context, 0.0, match, found, folds))
-                if len(hits) >= limit:
-                    return hits
-        return hits
-
-    def _match(self, query: Query) -> tuple[list[_Atom], set[int]] | None:
-        """The query's atoms and the sections matching all of them; ``None`` if there are none."""
-        atoms = [self._atom(words) for words in query.atoms]
-        candidates: set[int] | None = None
-        for atom in sorted(atoms, key=lambda a: len(a.counts) + len(a.title) + len(a.article)):
-            found = atom.title | atom.article
-            found.update(atom.counts)
-            candidates = found if candidates is None else candidates & found
-            if not candidates:
-                return None
-        # Each section must match at least one atom itself, not only through its article's title.
-        own: set[int] = set()
-        for atom in atoms:
-            own.update(atom.counts)
-            own |= atom.title | atom.opening
-        candidates = (candidates or set()) & own
-        return (atoms, candidates) if candidates else None
-
-    def _atom(self, words: tuple[str, ...]) -> _Atom:
-        body, titles, articles = self._body, self._titles, self._article_titles
-        if len(words) == 1:
-            expanded = tuple(body.expand(words[0]))
-            counts = body.counts(expanded)
-            heading: set[int] = set()
-            for word in expanded:
-                heading.update(self._headings.get(word, ()))
-            exact = set(body.postings[words[0]].docs) if words[0] in body.postings else set()
-            phrase_hits = None
-            title = titles.docs(titles.expand(words[0]))
-            article_hits = articles.docs(articles.expand(words[0]))
-        else:
-            expanded = ()
-            phrase_hits = body.phrase(words)
-            counts = {doc: len(starts) for doc, starts in phrase_hits.items()}
-            heading = {
-                doc for doc, starts in phrase_hits.items() if self._docs[doc].heading_match(starts)
-            }
-            exact = set(counts)
-            title = set(titles.phrase(words))
-            article_hits = set(articles.phrase(words))
-        in_articles: set[int] = set()
-        opening: set[int] = set()
-        for article in article_hits:
-            sections = self._article_docs[article]
-            in_articles.update(sections)
-            if sections:
-                opening.add(sections[0])
-        return _Atom(
-            words, expanded, phrase_hits, counts, heading, title, in_articles, opening, exact
-        )
-
-    def _lists(self, doc: int, atoms: Sequence[_Atom], body: bool = False) -> list[list[int]]:
-        """Sorted global start positions of each atom's matches in a section's text (with
-        ``body``, leaving out those in the title line)."""
-        lists = []
-        for atom in atoms:
-            if atom.phrase_hits is not None:
-                found = atom.phrase_hits.get(doc, [])
-            elif doc in atom.counts:
-                found = self._body.positions(atom.expanded, doc)
-            else:
-                found = []
-            if body and found:
-                info = self._docs[doc]
-                found = found[bisect_left(found, info.base + info.title_end) :]
-            lists.append(found)
-        return lists
-
-    def _locate(
-        self, doc: int, atoms: Sequence[_Atom]
-    ) -> tuple[float, tuple[int, int] | None, list[list[int]]]:
-        """Closeness, location and body positions of a section's best match (`_window`); the
-        first match in the title line when none is in the body."""
-        lists = self._lists(doc, atoms, body=True)
-        closeness, location = self._window(doc, atoms, lists)
-        if location is None:
-            in_title = [
-                (found[0], atom.length)
-                for atom, found in zip(atoms, self._lists(doc, atoms), strict=True)
-                if found
-            ]
-            location = min(in_title) if in_title else None
-        return closeness, location, lists
-
-    def _window(
-        self, doc: int, atoms: Sequence[_Atom], positions: Sequence[list[int]]
-    ) -> tuple[float, tuple[int, int] | None]:
-        """Closeness (1.0: adjacent) of the tightest stretch of text holding a match of every atom
-        found in the text, and the (position, length) of its first match; among equally tight
-        stretches, one starting in a heading, else the earliest. ``None`` when none is in the text."""
-        info = self._docs[doc]
-        lists = [(found, a.length) for a, found in zip(atoms, positions, strict=True) if found]
-        if not lists:
-            return 1.0, None
-        if len(lists) == 1:
-            found, length = lists[0]
-            heading = info.heading_match(found)
-            return 1.0, (found[0] if heading is None else heading, length)
-        best_span = -1
-        firsts: list[tuple[int, int]] = []  # (position, length) of the first match of each window
-        if len(lists) == 2:  # the common case, merged with two cursors
-            (one, one_length), (two, two_length) = lists
-            i = j = 0
-            while i < len(one) and j < len(two):
-                a, b = one[i], two[j]
-                if a <= b:
-                    first, span = (a, one_length), max(a + one_length, b + two_length) - a
-                    i += 1
-                else:
-                    first, span = (b, two_length), max(a + one_length, b + two_length) - b
-                    j += 1
-                if best_span < 0 or span < best_span:
-                    best_span, firsts = span, [first]
-                elif span == best_span:
-                    firsts.append(first)
-        else:
-            events = sorted(
-                (p, p + length, n) for n, (found, length) in enumerate(lists) for p in found[:2000]
-            )
-            latest: dict[int, tuple[int, int]] = {}
-            for start, end, n in events:
-                latest[n] = (start, end)
-                if len(latest) < len(lists):
-                    continue
-                low = min(latest.values())
-                span = max(e for _, e in latest.values()) - low[0]
-                if best_span < 0 or span < best_span:
-                    best_span, firsts = span, [(low[0], low[1] - low[0])]
-                elif span == best_span:
-                    firsts.append((low[0], low[1] - low[0]))
-        location = next((f for f in firsts if info.in_heading(f[0])), firsts[0])
-        gap = max(0, best_span - sum(length for _, length in lists))
-        return 1.0 / (1 + gap), location
-
-    def _context(
-        self,
-        doc: int,
-        atoms: Sequence[_Atom],
-        positions: Sequence[list[int]],
-        every_match: bool = False,
-    ) -> _Context:
-        """What the hits of a section share; ``every_match`` to list all its matches (else only
-        those near a hit are looked at, by `_spans_near`)."""
-        info = self._docs[doc]
-        lengths = tuple(atom.length for atom in atoms)
-        matches: list[tuple[int, int]] = []
-        if every_match:
-            matches = _merge(
-                [
-                    (p, length)
-                    for found, length in zip(positions, lengths, strict=True)
-                    for p in found
-                ]
-            )
-        starts = [info.starts[p - info.base] for p, _ in matches]
-        ends = [info.ends[p - info.base + length - 1] for p, length in matches]
-        title_spans = _title_spans(info.title_words, atoms)
-        in_title = bool(title_spans) or any(doc in atom.opening for atom in atoms)
-        if title_spans:
-            title_term = info.section_title[title_spans[0][0] : title_spans[0][1]]
-        elif in_title:  # the article's title matched: this is its first section
-            spans = _title_spans(words_of(info.article_title), atoms)
-            title_term = info.article_title[spans[0][0] : spans[0][1]] if spans else ""
-        else:
-            title_term = ""
-        return _Context(
-            info, positions, lengths, every_match, matches, starts, ends, title_spans, in_title,
-            title_term,
-        )  # fmt: skip
-
-    def _hit(
-        self,
-        context: _Context,
-        score: float,
-        location: tuple[int, int] | None,
-        found: dict[str, tuple[int, int]] | None = None,
-        folds: dict[str, str] | None = None,
-    ) -> Hit:
-        """The hit for a match at ``location`` (``None``: in the article title only). With
-        ``found`` (occurrences), ``where`` describes the match itself, and occurrences are counted
-        on from the previous match of the same text.
-
-        Snippets come from the text after the title line (from its start for a match in the title):
-        the title is shown beside them.
-        """
-        info = context.doc
-        title_spans = context.title_spans
-        floor = info.body_start
-        if location is None:
-            bounds = _snippet_bounds(info.text, floor, floor, floor)
-            if context.every_match:
-                starts, ends = context.starts, context.ends
-            else:
-                starts, ends = _spans_near(info, context.positions, context.lengths, *bounds)
-            snippet, highlights = _snippet(info.text, *bounds, starts, ends, floor)
-            return Hit(
-                info.article_id, info.article_title, info.section_id, info.section_title,
-                round(score, 4), snippet, highlights, "title", "", context.title_term, -1, 0.0,
-                title_spans,
-            )  # fmt: skip
-        local = location[0] - info.base
-        start, end = info.starts[local], info.ends[local + location[1] - 1]
-        in_title_line = local < info.title_end
-        if in_title_line:
-            lo, hi = _snippet_bounds(info.text, floor, floor, floor)
-        else:
-            lo, hi = _snippet_bounds(info.text, start, end, floor)
-        if context.every_match:
-            starts, ends = context.starts, context.ends
-        else:
-            starts, ends = _spans_near(info, context.positions, context.lengths, lo, hi)
-        snippet, highlights = _snippet(info.text, lo, hi, starts, ends, floor)
-        where: Where = "heading" if info.in_heading(location[0]) else "body"
-        if in_title_line or (context.in_title and found is None):
-            where = "title"
-        term = info.text[start:end]
-        if folds is None:
-            folded_term = fold(term)
-        elif (folded_term := folds.get(term, "")) == "":
-            folded_term = folds[term] = fold(term)
-        folded_start = info.folded_offset(start)
-        if not folded_term:
-            occurrence = 0
-        elif found is None or folded_term not in found:
-            occurrence = info.folded.count(folded_term, 0, folded_start)
-        else:  # count on from the previous match of the same text (itself an occurrence)
-            previous, before = found[folded_term]
-            occurrence = before + info.folded.count(folded_term, previous, folded_start)
-        if found is not None:
-            found[folded_term] = (folded_start, occurrence)
-        return Hit(
-            info.article_id, info.article_title, info.section_id, info.section_title,
-            round(score, 4), snippet, highlights, where, info.anchor_at(start), term, occurrence,
-            start / max(1, len(info.text)), title_spans,
-        )  # fmt: skip
-
-
-def _combine(zone: float, exact: float, count: int, closeness: float) -> float:
-    """A section's score from its parts: zone first, then closeness, exactness and frequency."""
-    return 100 * zone + 10 * closeness + 2 * exact + count / (count + 10)
-
-
-def _title_spans(
-    title_words: Sequence[tuple[int, int, str]], atoms: Sequence[_Atom]
-) -> tuple[tuple[int, int], ...]:
-    """Character spans of a title matched by any atom (checked word by word: titles are short)."""
-    spans: list[tuple[int, int]] = []
-    for atom in atoms:
-        *whole, last = atom.words
-        for i in range(len(title_words) - len(whole)):
-            if title_words[i + len(whole)][2].startswith(last) and all(
-                title_words[i + k][2] == word for k, word in enumerate(whole)
-            ):
-                spans.append((title_words[i][0], title_words[i + len(whole)][1]))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return tuple(merged)
-
-
-def _merge(matches: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """(position, length) matches sorted, without those starting inside an earlier one."""
-    matches.sort(key=lambda m: (m[0], -m[1]))
-    merged: list[tuple[int, int]] = []
-    end = -1
-    for position, length in matches:
-        if position >= end:
-            merged.append((position, length))
-            end = position + length
-    return merged
-
-
-def _spans_near(
-    info: _Doc, positions: Sequence[list[int]], lengths: Sequence[int], lo: int, hi: int
-) -> tuple[list[int], list[int]]:
-    """Character spans (starts, ends) of the matches overlapping ``text[lo:hi]``, found by
-    bisection: a section may hold thousands of matches of a common word."""
-    first = info.base + bisect_right(info.ends, lo)
-    after = info.base + bisect_left(info.starts, hi)
-    near: list[tuple[int, int]] = []
-    for found, length in zip(positions, lengths, strict=True):
-        i, j = bisect_left(found, first - length + 1), bisect_left(found, after)
-        near.extend((p, length) for p in found[i:j])
-    merged = _merge(near)
-    return (
-        [info.starts[p - info.base] for p, _ in merged],
-        [info.ends[p - info.base + length - 1] for p, length in merged],
-    )
-
-
-def _snippet_bounds(text: str, start: int, end: int, floor: int = 0) -> tuple[int, int]:
-    """Where a snippet of ``text`` around ``[start, end)`` begins (not before ``floor``) and ends,
-    at word boundaries."""
-    lo = max(floor, start - SNIPPET_LEAD)
-    if lo > floor:  # begin at a word
+def _snippet_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where a snippet of ``text`` around ``[start, end)`` begins and ends, at word boundaries."""
+    lo = max(0, start - SNIPPET_LEAD)
+    if lo > 0:  # begin at a word
         space = _SPACE_RE.search(text, lo, start)
         if space:
             lo = space.end()
@@ -1193,56 +1422,115 @@ def _snippet_bounds(text: str, start: int, end: int, floor: int = 0) -> tuple[in
 
 
 def _snippet(
-    text: str, lo: int, hi: int, starts: Sequence[int], ends: Sequence[int], floor: int = 0
+    text: str, lo: int, hi: int, spans: Sequence[tuple[int, int]]
 ) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """``text[lo:hi]`` on one line, marked where cut (after ``floor``), and where the spans given
-    by ``starts`` and ``ends`` (sorted, not overlapping) fall in it."""
-    raw = _ODD_SPACE_RE.sub(" ", text[lo:hi])  # newlines, tabs: one character for one
-    lead = ELLIPSIS if lo > floor else ""
+    """``text[lo:hi]`` on one line with runs of spaces collapsed, `ELLIPSIS` where cut, and where
+    ``spans`` (sorted, not overlapping) fall in it."""
+    lead = ELLIPSIS if lo > 0 else ""
     tail = ELLIPSIS if hi < len(text) else ""
-    if "  " not in raw and not raw.startswith(" ") and not raw.endswith(" "):  # usual: no change
-        shift = len(lead) - lo
-        spans = []
-        for i in range(bisect_right(ends, lo), bisect_left(starts, hi)):
-            a, b = starts[i], ends[i]
-            spans.append(((a if a > lo else lo) + shift, (b if b < hi else hi) + shift))
-        return lead + raw + tail, tuple(spans)
-    # Collapse each run of spaces to one (none at the ends), noting how offsets move.
-    out: list[str] = []
-    breaks_at, breaks_to = [0], [0]
-    previous = length = 0
-    for space in _SPACE_RE.finditer(raw):
-        out.append(raw[previous : space.start()])
-        length += space.start() - previous
-        if space.start() > 0 and space.end() < len(raw):
-            out.append(" ")
+    raw = text[lo:hi]
+    if _ODD_SPACE_RE.search(raw) is None and not raw.startswith(" ") and not raw.endswith(" "):
+        shift = len(lead) - lo  # the usual case: nothing to collapse
+        found = [(max(a, lo) + shift, min(b, hi) + shift) for a, b in spans if b > lo and a < hi]
+        return lead + raw + tail, tuple(found)
+    out: list[str] = [lead]
+    moved = [0] * (len(raw) + 1)  # new offset of each character of raw
+    length = len(lead)
+    space = False
+    for i, char in enumerate(raw):
+        moved[i] = length
+        if char.isspace():
+            if not space and length > len(lead):
+                out.append(" ")
+                length += 1
+            space = True
+        else:
+            space = False
+            out.append(char)
             length += 1
-        previous = space.end()
-        breaks_at.append(space.end())
-        breaks_to.append(length)
-    out.append(raw[previous:])
-    snippet = lead + "".join(out) + tail
-
-    def moved(offset: int) -> int:
-        i = bisect_right(breaks_at, offset) - 1
-        return len(lead) + breaks_to[i] + max(0, offset - breaks_at[i])
-
+    moved[len(raw)] = length
+    snippet = "".join(out).rstrip(" ")
+    trimmed = len(snippet)
     highlights = []
-    for i in range(bisect_right(ends, lo), bisect_left(starts, hi)):
-        a, b = moved(max(starts[i], lo) - lo), moved(min(ends[i], hi) - lo)
-        if b > a:
-            highlights.append((a, b))
-    return snippet, tuple(highlights)
+    for a, b in spans:
+        if b <= lo or a >= hi:
+            continue
+        start, end = moved[max(a, lo) - lo], min(moved[min(b, hi) - lo], trimmed)
+        if end > start:
+            highlights.append((start, end))
+    return snippet + tail, tuple(highlights)
+
+
+# --- a match in a laid-out section --------------------------------------------------------------
+
+
+def find_in_lines(
+    lines: Sequence[str], term: str, occurrence: int = 0, near: float | None = None
+) -> tuple[int, int, int] | None:
+    """(line, first cell, end cell) of a match of ``term`` in the plain text of laid-out lines,
+    ignoring case and accents as `fold` does: the ``occurrence``-th (0: the first; past the last,
+    the last), or with ``near`` (a fraction of the lines) the one closest to it.
+
+    A hit's ``term`` and ``occurrence`` are counted in `SearchIndex.section_text`, which holds the
+    same words in the same order as the reader shows them. Matching is per line, so a phrase
+    broken across lines is found by its first word.
+    """
+    target = fold(term).strip()
+    if not target:
+        return None
+    from rich.cells import cell_len  # only here: the index and `kreader search` never need it
+
+    needles = (target, target.split()[0]) if " " in target else (target,)
+    matches: list[tuple[int, int, int]] = []
+    for y, line in enumerate(lines):
+        folded, index_map = _fold_with_map(line)
+        for needle in needles:
+            start = folded.find(needle)
+            found = False
+            while start >= 0:
+                begin = index_map[start]
+                end = index_map[min(start + len(needle), len(index_map) - 1)]
+                matches.append((y, cell_len(line[:begin]), cell_len(line[:end])))
+                found = True
+                start = folded.find(needle, start + max(1, len(needle)))
+            if found:
+                break
+    if not matches:
+        return None
+    if near is not None:
+        total = max(1, len(lines))
+        return min(matches, key=lambda m: abs(m[0] / total - near))
+    return matches[min(occurrence, len(matches) - 1)]
+
+
+def _fold_with_map(line: str) -> tuple[str, list[int]]:
+    """``fold(line)`` and, for each folded character, the index of the character it came from."""
+    if line.isascii():
+        return line.lower(), [*range(len(line) + 1)]
+    folded: list[str] = []
+    index_map: list[int] = []
+    for index, char in enumerate(line):
+        piece = fold(char)
+        folded.append(piece)
+        index_map.extend([index] * len(piece))
+    index_map.append(len(line))
+    return "".join(folded), index_map
 
 
 __all__ = [
     "ELLIPSIS",
     "MAX_OCCURRENCES",
+    "Chunk",
     "Hit",
+    "IndexUnavailable",
     "Query",
     "SearchIndex",
     "Where",
+    "cache_path",
+    "default_cache_dir",
+    "find_in_lines",
     "fold",
     "parse_query",
+    "section_chunks",
     "words_of",
 ]

@@ -29,7 +29,6 @@ import errno
 import json
 import math
 import os
-import re
 import sqlite3
 import stat
 import threading
@@ -39,7 +38,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kreader.safetext import clean
+from kreader.safetext import clean, valid_text
 
 DB_NAME = "bookmarks.sqlite3"
 """File name of the database inside the data folder."""
@@ -74,8 +73,6 @@ _T = TypeVar("_T")
 
 # Escape and other control characters (but tab and newline) in titles and notes could drive the
 # terminal when shown, so they are dropped on the way in. Dropping ESC defuses any sequence.
-# A lone surrogate (JSON's "\ud800", or a file name's undecodable byte) is not text SQLite can store.
-_SURROGATES_RE = re.compile("[\ud800-\udfff]")
 
 # SQLite primary result codes meaning the file itself is damaged (not unwritable, not busy).
 _SQLITE_CORRUPT = 11
@@ -160,15 +157,10 @@ def clamp_fraction(fraction: float) -> float:
     return min(1.0, max(0.0, float(fraction)))
 
 
-def valid_text(text: str) -> str:
-    """``text`` with every lone surrogate replaced by U+FFFD, so that it can be stored and written as UTF-8."""
-    return _SURROGATES_RE.sub("\ufffd", text)
-
-
 def clean_text(text: str) -> str:
     """``text`` without terminal escape sequences or control characters (tab and newline are
     kept; see `kreader.safetext.clean`) or lone surrogates, cut to `MAX_TEXT` characters."""
-    text = clean(valid_text(text.replace("\r\n", "\n").replace("\r", "\n")))
+    text = clean(text)
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 

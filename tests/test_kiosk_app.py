@@ -309,6 +309,8 @@ async def test_kiosk_writes_nothing_to_the_data_folder(
         await pilot.press("n", "b", "B", "escape", "slash", *"ketamine", "enter")
         await go_idle(app, pilot, clock)
         await pilot.pause(1.0)
+        # The search index was built, in memory: no cache file.
+        assert app.search_index is not None and app.search_index.path is None
     after = {p: p.stat().st_mtime_ns for p in isolated_home.rglob("*")}
     assert after == before
 

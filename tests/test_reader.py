@@ -657,10 +657,12 @@ async def test_search_as_you_type_open_a_result_and_step_through_matches(tmp_pat
             await pilot.pause()
             counts.append(results.option_count)
         assert counts == [2] * 6
+        # Both match in body text; bm25 puts the short section first.
         assert [(h.article_id, h.section_id) for h in screen.hits] == [
-            ("alpha", "middle-part"),
             ("beta", "one"),
+            ("alpha", "middle-part"),
         ]
+        assert screen.hits[1].anchor == "deep-dive"
         await pilot.press("x")
         await pilot.pause()
         assert results.option_count == 0 and str(status.content) == "No matches."
@@ -672,22 +674,25 @@ async def test_search_as_you_type_open_a_result_and_step_through_matches(tmp_pat
         await pilot.press("enter")
         await pilot.pause()
         assert top(app) is reader
-        assert shown(app) == ("alpha", "middle-part")
+        assert shown(app) == ("beta", "one")
         pane = view(app)
+        assert pane.highlight is not None and pane.layout_ is not None
+        assert pane.layout_.plain[pane.highlight[0]].find("zanzibar") == pane.highlight[1]
+        assert reader.search_query == "zanzib"
+
+        # n and N step through the matches across the library, in reading order.
+        await pilot.press("n")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "middle-part")
         assert pane.highlight is not None and pane.layout_ is not None
         line, start, end = pane.highlight
         assert pane.layout_.plain[line][start:end].lower() == "zanzibar"
         assert pane.scroll_y <= line < pane.scroll_y + pane.scrollable_content_region.height
         assert cursor_place(app) == Place("alpha", "middle-part", "deep-dive")
-        assert reader.search_query == "zanzib"
-
-        # n and N step through the matches across the library.
         await pilot.press("n")
         await pilot.pause()
         assert shown(app) == ("beta", "one")
-        assert pane.highlight is not None
-        assert pane.layout_.plain[pane.highlight[0]].find("zanzibar") == pane.highlight[1]
-        await pilot.press("n")
+        await pilot.press("N")
         await pilot.pause()
         assert shown(app) == ("alpha", "middle-part")
         await pilot.press("N")
@@ -709,7 +714,7 @@ async def test_search_as_you_type_open_a_result_and_step_through_matches(tmp_pat
         assert isinstance(app.focused, OptionList)
         await pilot.press("down", "enter")
         await pilot.pause()
-        assert shown(app) == ("beta", "one")
+        assert shown(app) == ("alpha", "middle-part")
         assert pane.highlight is not None
 
 
@@ -785,3 +790,37 @@ async def test_the_text_takes_the_colours_of_the_theme_shown(tmp_path: Path) -> 
             # The section title is drawn in the primary colour of the theme now shown.
             primary = Color.parse(app.current_theme.primary or "")
             assert close(title_colour(app), primary), (expected, title_colour(app), primary)
+
+
+# -- the search index's cache --------------------------------------------------------------------------
+
+
+async def test_the_reader_keeps_its_index_in_the_cache_folder(tmp_path: Path) -> None:
+    from kreader.search import cache_path
+
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready_index(app)
+        await pilot.pause()
+        assert app.search_index is not None
+        assert app.search_index.path == cache_path(app.library.root)
+        assert app.search_index.messages == []
+
+
+async def test_a_corrupt_index_cache_is_one_notice_and_search_still_works(tmp_path: Path) -> None:
+    from kreader.search import cache_path
+
+    app = build_app(tmp_path)
+    path = cache_path(app.library.root)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"garbage" * 1000)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready_index(app)
+        await pilot.pause()
+        assert app.search_index is not None and app.search_index.path is None
+        warnings = [text for text in notices(app) if "Search index cache" in text]
+        assert len(warnings) == 1 and "\n" not in warnings[0]
+        await pilot.press("slash", *"zanzibar")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SearchScreen) and len(screen.hits) == 2

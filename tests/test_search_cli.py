@@ -83,7 +83,7 @@ def test_json_lists_every_hit_field(library: Path) -> None:
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
     assert isinstance(hits, list) and hits
-    assert set(hits[0]) == set(Hit.__dataclass_fields__)
+    assert set(hits[0]) == set(Hit._fields)
     first = hits[0]
     assert first["article_id"] == "dosing"
     assert first["term"] == "Ketamine"

@@ -1,13 +1,12 @@
 """``kreader search QUERY``: search the library from a shell and print the best matches.
 
-Only the content model and the search index are imported (never Textual), so the command starts fast.
+Only the content model and the search index are imported (never Textual), so the command starts fast;
+the index is the reader's cache file, so only files changed since it was last used are indexed again.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -49,9 +48,18 @@ def run(ctx: Context) -> int:
         raise CliError(f"search: nothing to search for in {query!r} (no letters or digits)")
     if args.limit < 1:
         raise CliError(f"search: --limit must be 1 or more, not {args.limit}")
-    library = ctx.library()
-    hits = SearchIndex.build(library).search(query, limit=args.limit)
+    # With nothing changed since the cache was last brought up to date, the answer comes from the
+    # cache alone: no file is read, and the Markdown parser is not even imported.
+    index = SearchIndex.open_unchanged(ctx.content_dir)
+    if index is None:
+        index = SearchIndex.open(ctx.library())
+    for message in index.messages:
+        print(f"kreader: {clean_line(message)}", file=sys.stderr)
+    hits = index.search(query, limit=args.limit)
+    index.close()
     if args.json:
+        import json
+
         json.dump([_as_json(hit) for hit in hits], sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
@@ -65,7 +73,7 @@ def run(ctx: Context) -> int:
 def _as_json(hit: Hit) -> dict[str, object]:
     return {
         key: [list(span) for span in value] if key.endswith("highlights") else value
-        for key, value in dataclasses.asdict(hit).items()
+        for key, value in hit._asdict().items()
     }
 
 
@@ -80,6 +88,9 @@ def _print_hits(hits: Sequence[Hit], out: TextIO) -> None:
         if number:
             out.write("\n")
         title = mark(hit.section_title, hit.title_highlights, start, end)
+        if hit.subsection_title:
+            sub = mark(hit.subsection_title, hit.subsection_highlights, start, end)
+            title = f"{title} › {sub}"
         place = clean_line(f"{hit.article_id}#{hit.section_id}")
         out.write(f"{clean_line(hit.article_title)} › {title}  ({place})\n")
         if hit.snippet:

@@ -23,12 +23,14 @@ RESULT_LIMIT = 50
 
 
 def hit_label(hit: Hit) -> Text:
-    """Two lines for a result: where it is, then the snippet with the match marked."""
-    label = Text.assemble(
-        plain_line(hit.section_title, "bold"),
-        ("  ·  ", "dim"),
-        plain_line(hit.article_title, "italic dim"),
-    )
+    """Two lines for a result: where it is (section and subsection), then the snippet with the match
+    marked."""
+    label = plain_line(hit.section_title, "bold")
+    if hit.subsection_title:
+        label.append(" › ", style="dim")
+        label.append_text(plain_line(hit.subsection_title, "bold"))
+    label.append("  ·  ", style="dim")
+    label.append_text(plain_line(hit.article_title, "italic dim"))
     # Spans index the snippet as the index made it (from cleaned content); cleaning again changes nothing.
     snippet = plain(hit.snippet)
     for start, end in hit.highlights:
