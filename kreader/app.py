@@ -212,8 +212,11 @@ class KReaderApp(App[None]):
     @property
     def palette(self) -> Palette:
         """Colours for laying out text in the current theme."""
-        if self._palette is None or self._palette.name != self.theme:
-            self._palette = palette_for(self.current_theme, self.get_css_variables())
+        wanted = f"{self.theme}-monochrome" if self.no_color else self.theme
+        if self._palette is None or self._palette.name != wanted:
+            self._palette = palette_for(
+                self.current_theme, self.get_css_variables(), monochrome=self.no_color
+            )
         return self._palette
 
     def watch_theme(self, theme: str) -> None:

@@ -30,7 +30,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "search": ("kreader.commands.search", "search the library and print the results"),
     "check": ("kreader.commands.check", "check a library for problems before readers see them"),
     "print": ("kreader.commands.printing", "print an article or a section as text"),
-    "kiosk": ("kreader.commands.kiosk", "kiosk administration (set-pin)"),
+    "kiosk": ("kreader.commands.kiosk", "kiosk administration (set-pin, check-config)"),
     "serve": ("kreader.commands.serve", "serve the reader to web browsers"),
 }
 
@@ -65,6 +65,39 @@ def common_options(default: object = None) -> argparse.ArgumentParser:
     return parent
 
 
+VALUE_OPTIONS = frozenset(
+    {"--content", "--data-dir", "--config", "--section", "--article", "--theme"}
+)
+"""The reader's options that take a value (the value is not the PATH)."""
+
+USAGE = """kreader [options] [FILE.md | DIR | -]
+       kreader COMMAND [options] ..."""
+
+
+def split_path(argv: Sequence[str]) -> tuple[list[str], str | None]:
+    """Take the reader's PATH (a Markdown file, a folder, or ``-`` for standard input) out of ``argv``.
+
+    argparse cannot hold an optional positional beside subcommands (``kreader search x`` would read
+    ``search`` as the path), so the first word that is neither an option, an option's value nor a command
+    is the path. Everything after a command is that command's.
+    """
+    rest = list(argv)
+    index = 0
+    while index < len(rest):
+        arg = rest[index]
+        if arg == "--":
+            if index + 1 < len(rest):
+                return rest[:index] + rest[index + 2 :], rest[index + 1]
+            return rest[:index], None
+        if arg in SUBCOMMANDS:
+            return rest, None
+        if arg.startswith("-") and arg != "-":
+            index += 2 if arg in VALUE_OPTIONS else 1
+            continue
+        return rest[:index] + rest[index + 1 :], arg
+    return rest, None
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The top-level parser: reader options, plus one subparser per subcommand.
 
@@ -75,7 +108,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parent = common_options()
     parser = argparse.ArgumentParser(
         prog="kreader",
-        description="Read articles in the terminal. With no command, opens the reader.",
+        usage=USAGE,
+        description=(
+            "Read articles in the terminal. With no command, opens the reader: on FILE.md, on the "
+            "Markdown files of DIR, on standard input with - (or a pipe), else on the library "
+            "folder (--content, the settings' content, or the bundled article)."
+        ),
+        epilog="Run 'kreader COMMAND --help' for a command's options; 'man kreader' for the keys.",
         parents=[parent],
     )
     parser.add_argument("--version", action="version", version=f"kreader {__version__}")
@@ -95,19 +134,42 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub_parent = common_options(argparse.SUPPRESS)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[sub_parent])
+        sub = commands.add_parser(
+            name,
+            prog=f"kreader {name}",
+            help=help_text,
+            description=help_text,
+            parents=[sub_parent],
+        )
         if name in wanted:
             importlib.import_module(module_name).add_arguments(sub)
         sub.set_defaults(module=module_name)
     return parser
 
 
+def _piped(stream: object) -> bool:
+    """Whether standard input is a pipe or a file (not a terminal, not closed, not /dev/null)."""
+    import stat
+
+    try:
+        mode = os.fstat(stream.fileno()).st_mode  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kreader`` script; returns the exit status."""
     if argv is None:
         argv = sys.argv[1:]
+    argv, path = split_path(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    args.path = path
+    if path is None and not args.command and sys.stdout.isatty() and _piped(sys.stdin):
+        args.path = "-"  # `curl … | kreader` on a terminal reads what is piped in, as less does
+    if args.path is not None and args.content is not None:
+        parser.error("give a file or folder to read, or --content, not both")
     try:
         from kreader.commands.context import Context
 

@@ -45,14 +45,30 @@ def _rich_name(value: str | None, fallback: str) -> str:
     return name if name != "default" else fallback
 
 
-def palette_for(theme: Theme, variables: dict[str, str]) -> Palette:
-    """The colours for laying out text in ``theme`` (``variables`` are the app's CSS variables)."""
+def palette_for(theme: Theme, variables: dict[str, str], *, monochrome: bool = False) -> Palette:
+    """The colours for laying out text in ``theme`` (``variables`` are the app's CSS variables).
+
+    With ``monochrome`` (``NO_COLOR``: Textual greys every colour by its luminance) headings and links take
+    the text colour, bold or underlined: the theme's blue primary would turn into a grey of about 3:1 on the
+    background, below WCAG's 4.5:1.
+    """
     foreground = _rich_name(variables.get("foreground"), "#E0E0E0" if theme.dark else "#202020")
     background = variables.get("background") or ("#121212" if theme.dark else "#FFFFFF")
     try:
         muted = Color.parse(foreground).blend(Color.parse(background), 0.45).hex
     except Exception:
         muted = foreground
+    if monochrome:
+        return Palette(
+            name=f"{theme.name}-monochrome",
+            dark=theme.dark,
+            foreground=foreground,
+            primary=foreground,
+            secondary=foreground,
+            accent=foreground,
+            surface=_rich_name(variables.get("surface"), background),
+            muted=muted,
+        )
     return Palette(
         name=theme.name,
         dark=theme.dark,

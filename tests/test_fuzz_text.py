@@ -246,7 +246,7 @@ async def _reader_scenario(
         assert isinstance(app.screen, ReaderScreen) and len(app.screen_stack) == 1
         assert_drawn_clean(app)
 
-        await pilot.press("b", "p", "b")  # bookmarks named after the sections: notices
+        await pilot.press("m", "p", "m")  # bookmarks named after the sections: notices
         await pilot.press("B")  # the list, newest first, the stale one last
         await pilot.pause()
         assert_drawn_clean(app)

@@ -332,7 +332,7 @@ async def test_reader_draws_no_escape_from_file_names(tmp_path: Path) -> None:
         assert all("\x1b" not in label for label in labels(app))
         assert all("\x1b" not in notice for notice in notices(app))
         assert notices(app), "the broken file is named in a notice"
-        await pilot.press("b")  # a bookmark titled after the file
+        await pilot.press("m")  # a bookmark titled after the file
         await pilot.press("B")
         await pilot.pause()
         screenshot = app.export_screenshot()

@@ -309,11 +309,11 @@ async def test_a_subsection_near_the_end_stays_the_current_place(tmp_path: Path)
         assert pane.position() == ("wrap-up", 0.0)
         assert cursor_place(app) == Place("alpha", "middle-part", "wrap-up")
 
-        await pilot.press("b")
+        await pilot.press("m")
         await pilot.pause()
         (mark,) = app.store.list()
         assert (mark.anchor, mark.fraction) == ("wrap-up", 0.0)
-        await pilot.press("b")
+        await pilot.press("m")
         await pilot.pause()
         assert app.store.list() == []
 
@@ -377,7 +377,7 @@ async def test_b_adds_a_bookmark_and_b_again_removes_it(tmp_path: Path) -> None:
         anchor, fraction = view(app).position()
         assert fraction > 0
 
-        await pilot.press("b")
+        await pilot.press("m")
         await pilot.pause()
         (mark,) = app.store.list()
         assert (mark.article_id, mark.section_id, mark.anchor) == ("alpha", "start-here", anchor)
@@ -386,7 +386,7 @@ async def test_b_adds_a_bookmark_and_b_again_removes_it(tmp_path: Path) -> None:
         assert node_label(app, Place("alpha", "start-here")) == BOOKMARK_MARK + "Start here"
         assert "Bookmarked: Start here" in notices(app)
 
-        await pilot.press("b")
+        await pilot.press("m")
         await pilot.pause()
         assert app.store.list() == []
         assert node_label(app, Place("alpha", "start-here")) == "Start here"
@@ -404,9 +404,9 @@ async def test_bookmarks_list_jump_remove_undo_and_note(tmp_path: Path) -> None:
     app = build_app(tmp_path, store=store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await pilot.press("b")
+        await pilot.press("m")
         await open_section(pilot, "alpha", "middle-part")
-        await pilot.press("end", "b")
+        await pilot.press("end", "m")
         await pilot.pause()
         older, newer = sorted(store.list(), key=lambda b: b.created)
         assert (older.section_id, newer.section_id) == ("overview", "middle-part")
@@ -576,7 +576,7 @@ async def test_a_bookmark_and_the_position_survive_a_resize(tmp_path: Path) -> N
         target = pane.layout_.anchors["deep-dive"] + 2
         pane.scroll_to(y=target, animate=False)
         await pilot.pause()
-        await pilot.press("b")
+        await pilot.press("m")
         await pilot.pause()
         (mark,) = app.store.list()
         assert mark.anchor == "deep-dive"
@@ -600,7 +600,7 @@ async def test_a_bookmark_and_the_position_survive_a_resize(tmp_path: Path) -> N
         assert cursor_place(app) == Place("alpha", "middle-part", "deep-dive")
 
         # b at the bookmark's place, even after reflow, removes it rather than adding a second one.
-        await pilot.press("b")
+        await pilot.press("m")
         await pilot.pause()
         assert app.store.list() == []
 

@@ -39,8 +39,17 @@ class Context:
         return self._settings
 
     @property
+    def path(self) -> str | None:
+        """What the reader was asked to open: a Markdown file, a folder, or ``-`` for standard input."""
+        return getattr(self.args, "path", None)
+
+    @property
     def content_dir(self) -> Path:
-        """The library folder: ``--content``, else the settings' ``content``, else the bundled one."""
+        """The library folder: the folder given (or the one holding the file given), ``--content``, else
+        the settings' ``content``, else the bundled one."""
+        if self.path is not None and self.path != "-":
+            given = Path(self.path).expanduser()
+            return given.parent if given.is_file() else given
         explicit = getattr(self.args, "content", None)
         if explicit is not None:
             return Path(explicit).expanduser()
@@ -58,9 +67,70 @@ class Context:
         return default_data_dir(getattr(self.args, "data_dir", None))
 
     def library(self) -> Library:
-        """The library, loaded once; `LibraryError` when the folder cannot be used at all."""
+        """The library, loaded once; `LibraryError` when it cannot be used at all.
+
+        A file given on the command line (or standard input) is a library of that one article, whose id is
+        the file's resolved path (or a hash of the text read), so its bookmarks and reading position are its
+        own wherever it is opened from.
+        """
         if self._library is None:
             from kreader.content import load_library
 
-            self._library = load_library(self.content_dir)
+            if self.path == "-":
+                self._library = read_standard_input()
+            elif self.path is not None and Path(self.path).expanduser().is_file():
+                self._library = load_file(Path(self.path).expanduser())
+            else:
+                self._library = load_library(self.content_dir)
         return self._library
+
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+"""Standard input read at most: as much as a content file may hold."""
+
+
+def load_file(path: Path) -> Library:
+    """A library of one Markdown file, keyed by its resolved path."""
+    from kreader.content import ContentError, Library, LibraryError, read_article
+
+    resolved = path.resolve()
+    article = read_article(resolved, str(resolved), resolved.parent)
+    if isinstance(article, ContentError):
+        raise LibraryError(str(article))
+    return Library(resolved.parent, (article,), ())
+
+
+def read_standard_input() -> Library:
+    """A library of the Markdown piped in (``curl … | kreader`` or ``kreader -``).
+
+    Textual reads its keys from standard input, so once the text is read, standard input becomes the
+    terminal again (as ``less`` does); with no terminal to read keys from, that is an error.
+    """
+    import hashlib
+    import os
+    import sys
+
+    from kreader.content import ContentError, Library, LibraryError, parse_article
+
+    stream = sys.stdin.buffer if sys.stdin is not None else None
+    if stream is None:
+        raise LibraryError("-: standard input is closed")
+    if stream.isatty():
+        raise LibraryError("-: nothing piped in (give a file, or pipe Markdown into kreader)")
+    data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise LibraryError(f"-: more than {MAX_INPUT_BYTES // (1024 * 1024)} MiB on standard input")
+    text = data.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise LibraryError("-: standard input was empty")
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    article = parse_article(text, Path("standard-input.md"), f"stdin-{digest}")
+    if isinstance(article, ContentError):
+        raise LibraryError(f"standard input:{article.line}: {article.reason}")
+    try:
+        terminal = os.open("/dev/tty", os.O_RDONLY)
+    except OSError:
+        raise LibraryError("-: no terminal to read keys from (run kreader in a terminal)") from None
+    os.dup2(terminal, 0)
+    os.close(terminal)
+    return Library(Path.cwd(), (article,), ())

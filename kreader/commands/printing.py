@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import shutil
 import sys
 
@@ -59,6 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument(
         "--rich", action="store_true", help="styled text even when stdout is not a terminal"
     )
+    parser.add_argument(
+        "--no-pager",
+        action="store_true",
+        help="write straight to the terminal instead of through $PAGER (default: less -R)",
+    )
 
 
 def run(ctx: Context) -> int:
@@ -73,17 +79,59 @@ def run(ctx: Context) -> int:
     if isinstance(sys.stdout, io.TextIOWrapper):
         # A printer's or a pipe's encoding may lack a character: show '?' rather than fail.
         sys.stdout.reconfigure(errors="replace")
-    if args.plain or (not args.rich and not sys.stdout.isatty()):
-        sys.stdout.write(clean(plain_text(article, section, width)))
+    terminal = sys.stdout.isatty()
+    if args.plain or (not args.rich and not terminal):
+        text = clean(plain_text(article, section, width))
     else:
         from rich.console import Console  # only when styling: it is the slow part of Rich to import
 
+        buffer = io.StringIO()
         console = Console(
-            file=sys.stdout,
+            file=buffer,
             width=width,
-            force_terminal=True if args.rich else None,
+            force_terminal=True,
             highlight=False,
         )
         print_rich(article, section, console)
+        text = buffer.getvalue()
+    if terminal and not args.no_pager and page(text):
+        return 0
+    sys.stdout.write(text)
     sys.stdout.flush()
     return 0
+
+
+def page(text: str) -> bool:
+    """Show ``text`` through the reader's pager, as git and man do; False if there is none to run.
+
+    ``$PAGER`` (default ``less -R``, which keeps the colours; ``LESS=FRX`` when unset, so a short text is
+    printed as it is and the colours stay); an empty ``$PAGER`` or ``cat`` means no pager.
+    """
+    import shlex
+    import subprocess
+
+    command = os.environ.get("PAGER", "less -R")
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return False
+    if not argv or argv[0] == "cat":
+        return False
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    try:
+        pager = subprocess.Popen(argv, stdin=subprocess.PIPE, env=env)
+    except OSError:
+        return False
+    assert pager.stdin is not None
+    try:
+        pager.stdin.write(text.encode("utf-8", errors="replace"))
+        pager.stdin.close()
+    except BrokenPipeError:  # the reader quit the pager before the end: nothing wrong
+        pass
+    while True:
+        try:
+            pager.wait()
+            return True
+        except KeyboardInterrupt:  # ctrl+c belongs to the pager (less stays open), as in git
+            continue

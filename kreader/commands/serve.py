@@ -23,7 +23,10 @@ from kreader.errors import CliError
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_SESSIONS = 8
-MISSING_SERVE = "kreader serve needs textual-serve: pip install 'kreader[serve]'"
+MISSING_SERVE = (
+    "kreader serve needs textual-serve: pip install '.[serve]' in a checkout of kreader "
+    "(or pip install 'kreader[serve]')"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

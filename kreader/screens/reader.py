@@ -50,11 +50,28 @@ KIOSK_WIDTH = 72
 """Reading column in kiosk mode: comfortable at a distance, centred."""
 
 READER_ONLY = frozenset(
-    {"previous", "toggle_contents", "bookmarks", "quit", "widen", "narrow", "reset_width"}
+    {
+        "previous",
+        "toggle_contents",
+        "bookmark",
+        "bookmarks",
+        "quit",
+        "widen",
+        "narrow",
+        "reset_width",
+        "page_up",
+        "page_down",
+        "half_page_down",
+        "half_page_up",
+        "go_back",
+    }
 )
 """Actions of the personal reader that a kiosk visitor does not get."""
-KIOSK_ONLY = frozenset({"back", "marks", "contact", "start_over"})
-"""Actions only the kiosk has (``back`` and ``marks`` are ``previous`` and ``bookmarks`` named for it)."""
+KIOSK_ONLY = frozenset({"back", "mark", "marks", "contact", "start_over"})
+"""Actions only the kiosk has (``back``, ``mark`` and ``marks`` are the reader's ``previous``, ``bookmark`` and
+``bookmarks`` on the keys a visitor reads in the footer; the reader gives ``b`` to paging back, as less does)."""
+HISTORY_LIMIT = 50
+"""Jumps that backspace can undo."""
 KIOSK_FOOTER_ORDER = ("n", "p", "slash", "b", "B", "c", "s", "question_mark")
 """The kiosk's footer reads in its own order (``c`` is Contact there, after the reading keys)."""
 
@@ -80,8 +97,9 @@ class ReaderScreen(Screen[None]):
         Binding("p,left_square_bracket", "back", "Back"),
         Binding("c", "toggle_contents", "Contents"),
         Binding("slash", "search", "Search"),
-        Binding("b", "bookmark", "Mark"),
-        Binding("B", "bookmarks", "Bookmarks"),
+        Binding("m", "bookmark", "Mark"),
+        Binding("b", "mark", "Mark"),
+        Binding("B,apostrophe", "bookmarks", "Bookmarks"),
         Binding("B", "marks", "Marks"),
         Binding("c", "contact", "Contact"),
         Binding("s", "start_over", "Start over"),
@@ -89,6 +107,12 @@ class ReaderScreen(Screen[None]):
         Binding("escape", "clear_search", "Clear search", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
+        Binding("b,shift+space,ctrl+b", "page_up", "Page up", show=False),
+        Binding("ctrl+f", "page_down", "Page down", show=False),
+        Binding("d", "half_page_down", "Half a page down", show=False),
+        Binding("u", "half_page_up", "Half a page up", show=False),
+        Binding("h", "help", "Help", show=False),
+        Binding("backspace", "go_back", "Back to before the last jump", show=False),
         Binding("plus", "widen", "Wider", show=False),
         Binding("minus", "narrow", "Narrower", show=False),
         Binding("equals_sign", "reset_width", "Reset width", show=False),
@@ -133,6 +157,8 @@ class ReaderScreen(Screen[None]):
         self._matches: list[Hit] | None = None
         """Every match of ``search_query`` in reading order, once listed."""
         self._chosen: tuple[str, str, int] = ("", "", -1)
+        self._history: list[tuple[str, str, str, float]] = []
+        """Where the reader was before each jump (link, contents, search result, bookmark), newest last."""
 
     def compose(self) -> ComposeResult:
         yield Header(icon="✚" if self.kiosk else "≡")
@@ -301,6 +327,7 @@ class ReaderScreen(Screen[None]):
 
     @on(ContentsTree.Opened)
     def _contents_opened(self, message: ContentsTree.Opened) -> None:
+        self.remember()
         self.open_place(message.place)
 
     @on(SectionView.AnchorChanged)
@@ -316,6 +343,7 @@ class ReaderScreen(Screen[None]):
 
     @on(SectionView.LinkClicked)
     def _link_clicked(self, message: SectionView.LinkClicked) -> None:
+        self.remember()
         self.follow_link(message.href)
 
     def on_index_ready(self, message: IndexReady) -> None:
@@ -445,6 +473,7 @@ class ReaderScreen(Screen[None]):
         def chosen(choice: SearchChoice | None) -> None:
             if choice is not None:
                 hit = choice.hit
+                self.remember()
                 self.start_matches(choice.query, hit.article_id, hit.section_id, hit.occurrence)
                 self.show_match(
                     hit.article_id, hit.section_id, hit.term, hit.occurrence, hit.fraction
@@ -491,12 +520,57 @@ class ReaderScreen(Screen[None]):
             self.refresh_bookmark_marks()
             self.show_store_messages()
             if bookmark is not None:
+                self.remember()
                 self.open_bookmark(bookmark)
 
         self.app.push_screen(BookmarksScreen(self.store, self.library), chosen)
 
     def action_marks(self) -> None:
         self.action_bookmarks()
+
+    def action_mark(self) -> None:
+        self.action_bookmark()
+
+    # -- paging and going back -----------------------------------------------------------------------------
+
+    def action_page_up(self) -> None:
+        self.query_one(SectionView).scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self.query_one(SectionView).scroll_page_down(animate=False)
+
+    def action_half_page_down(self) -> None:
+        view = self.query_one(SectionView)
+        view.scroll_relative(y=max(1, view.scrollable_content_region.height // 2), animate=False)
+
+    def action_half_page_up(self) -> None:
+        view = self.query_one(SectionView)
+        view.scroll_relative(y=-max(1, view.scrollable_content_region.height // 2), animate=False)
+
+    def remember(self) -> None:
+        """Note where the reader is before a jump, for backspace (at most `HISTORY_LIMIT` places)."""
+        if self.article is None or self.section is None:
+            return
+        anchor, fraction = self.query_one(SectionView).position()
+        place = (self.article.id, self.section.id, anchor, fraction)
+        if not self._history or self._history[-1] != place:
+            self._history.append(place)
+            del self._history[:-HISTORY_LIMIT]
+
+    def action_go_back(self) -> None:
+        """Back to where the reader was before the last jump."""
+        while self._history:
+            article_id, section_id, anchor, fraction = self._history.pop()
+            article = self.library.article(article_id)
+            section = article.section(section_id) if article else None
+            if article is not None and section is not None:
+                self.open(article, section, anchor, fraction)
+                return
+        self.notify(
+            "Nothing to go back to: backspace returns from a link, contents entry, search "
+            "result or bookmark.",
+            timeout=3,
+        )
 
     def refresh_bookmark_marks(self) -> None:
         """Star the sections that hold bookmarks in the contents pane."""
