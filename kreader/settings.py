@@ -46,6 +46,7 @@ from typing import Any
 import platformdirs
 
 from kreader.errors import UserError
+from kreader.pin import pin_hash_problem
 from kreader.sources import MAX_TOML_DEPTH, SourceError, read_regular, toml_too_deep
 
 CONFIG_ENV = "KREADER_CONFIG"
@@ -139,7 +140,7 @@ class Settings:
     kiosk_theme: str = CONTRAST_THEME
     """Theme in kiosk mode."""
     admin_pin_hash: str | None = None
-    """Hash of the staff PIN (see `kreader.kiosk.hash_pin`); None means no PIN is set."""
+    """Hash of the staff PIN (see `kreader.pin.hash_pin`); None means no PIN is set."""
     content: str | None = None
     """Library folder, made absolute against the settings file's folder; None: the bundled one."""
 
@@ -216,8 +217,6 @@ def save_kiosk_pin(path: Path, pin_hash: str) -> None:
     A top-level ``kiosk = true`` becomes ``[kiosk] enabled = true``. Raises `ValueError` for a
     malformed hash and `SettingsError` if the existing file is invalid or cannot be written.
     """
-    from kreader.kiosk import pin_hash_problem
-
     problem = pin_hash_problem(pin_hash)
     if problem:
         raise ValueError(f"save_kiosk_pin: {problem}")
@@ -393,8 +392,6 @@ class _Checker:
         return str(folder)
 
     def pin_hash(self, value: Any) -> str:
-        from kreader.kiosk import pin_hash_problem
-
         where = ("kiosk", "admin_pin_hash")
         problem = pin_hash_problem(value)
         if problem:
