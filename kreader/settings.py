@@ -50,6 +50,7 @@ from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Bool, Comment, Item, Key, Table, Whitespace
 
+from kreader import tomlkey
 from kreader.errors import UserError
 from kreader.pin import pin_hash_problem
 from kreader.sources import MAX_TOML_DEPTH, SourceError, read_regular, toml_too_deep
@@ -178,7 +179,7 @@ def key_line(path: Path, key: tuple[str, ...]) -> int | None:
         text = _read_text(path)
     except SettingsError:
         return None
-    return None if text is None else _line_of(_scan(_split_lines(text)), key)
+    return None if text is None else tomlkey.key_line(text, key)
 
 
 def save_preferences(path: Path, **changes: str | int | None) -> None:
@@ -240,7 +241,7 @@ def save_kiosk_pin(path: Path, pin_hash: str) -> None:
         elif kiosk is not None:
             raise _CannotEdit(
                 "'kiosk' is an inline table here; write it as a [kiosk] table first",
-                _line_of_key(doc, ("kiosk",)),
+                tomlkey.key_line(doc.as_string(), ("kiosk",)) or 1,
             )
         else:
             table = _new_table(newline, admin_pin_hash=tomlkit.item(pin_hash))
@@ -326,10 +327,11 @@ class _Checker:
 
     def __init__(self, text: str, path: Path) -> None:
         self.path = path
-        self.statements = _scan(_split_lines(text))
+        self.text = text
 
     def error(self, key: tuple[str, ...], reason: str) -> SettingsError:
-        return SettingsError(self.path, reason, _line_of(self.statements, key), ".".join(key))
+        line = tomlkey.key_line(self.text, key)
+        return SettingsError(self.path, reason, line, ".".join(key))
 
     def check(self, data: Mapping[str, Any]) -> Settings:
         values: dict[str, Any] = {}
@@ -439,137 +441,6 @@ def _check_preference(key: str, value: object) -> str | None:
     return None
 
 
-# --- finding keys in the text ---------------------------------------------------------------------
-
-_SIMPLE_KEY = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
-_DOTTED_KEY = rf"{_SIMPLE_KEY}(?:[ \t]*\.[ \t]*{_SIMPLE_KEY})*"
-_KEY_RE = re.compile(rf"[ \t]*({_DOTTED_KEY})[ \t]*=")
-_HEADER_RE = re.compile(rf"[ \t]*\[\[?[ \t]*({_DOTTED_KEY})[ \t]*\]")
-
-
-@dataclass
-class _Statement:
-    """A table header or a ``key = value``, with the lines it covers (0-based, inclusive)."""
-
-    start: int
-    end: int
-    header: bool
-    table: tuple[str, ...]
-    """The table it is in (for a header: the table it opens)."""
-    key: tuple[str, ...]
-    """Full path of the key (for a header: the table)."""
-    comment: str = ""
-    """Comment at the end of its last line, from ``#``."""
-
-
-def _split_lines(text: str) -> list[str]:
-    """Lines split on ``\\n`` only (as TOML counts them), each keeping its line ending."""
-    lines = text.split("\n")
-    result = [line + "\n" for line in lines[:-1]]
-    if lines[-1]:
-        result.append(lines[-1])
-    return result
-
-
-def _key_parts(raw: str) -> tuple[str, ...]:
-    """The parts of a dotted TOML key as written (``a."b.c"`` is ``("a", "b.c")``)."""
-    try:
-        node: Any = tomllib.loads(f"{raw} = 0")
-    except tomllib.TOMLDecodeError:
-        return (raw.strip(),)
-    parts: list[str] = []
-    while isinstance(node, dict) and len(node) == 1:
-        ((name, node),) = node.items()
-        parts.append(name)
-    return tuple(parts)
-
-
-def _scan_value(
-    line: str, index: int, open_string: str | None, depth: int
-) -> tuple[str | None, int, int]:
-    """Scan a value from ``index``.
-
-    Returns the multi-line string still open, the bracket depth, and the column of a comment or -1.
-    """
-    size = len(line)
-    while index < size:
-        if open_string is not None:
-            while index < size:
-                if open_string == '"""' and line[index] == "\\":
-                    index += 2
-                elif line.startswith(open_string, index):
-                    index += 3
-                    while index < size and line[index] == open_string[0]:
-                        index += 1
-                    open_string = None
-                    break
-                else:
-                    index += 1
-            continue
-        char = line[index]
-        if char == "#":
-            return None, depth, index
-        if line.startswith('"""', index) or line.startswith("'''", index):
-            open_string = line[index : index + 3]
-            index += 3
-            continue
-        if char == '"':
-            index += 1
-            while index < size and line[index] != '"':
-                index += 2 if line[index] == "\\" else 1
-        elif char == "'":
-            close = line.find("'", index + 1)
-            index = size if close < 0 else close
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth = max(0, depth - 1)
-        index += 1
-    return open_string, depth, -1
-
-
-def _scan(lines: list[str]) -> list[_Statement]:
-    """Headers and key lines of a valid TOML text (not lines inside multi-line values)."""
-    statements: list[_Statement] = []
-    table: tuple[str, ...] = ()
-    open_string: str | None = None
-    depth = 0
-    current: _Statement | None = None
-    for number, raw in enumerate(lines):
-        line = raw.rstrip("\r\n")
-        if open_string is not None or depth > 0:
-            open_string, depth, comment = _scan_value(line, 0, open_string, depth)
-            if current is not None:
-                current.end = number
-                current.comment = line[comment:] if comment >= 0 else ""
-            continue
-        header = _HEADER_RE.match(line)
-        if header:
-            table = _key_parts(header.group(1))
-            statements.append(_Statement(number, number, True, table, table))
-            current = None
-            continue
-        key = _KEY_RE.match(line)
-        if key:
-            open_string, depth, comment = _scan_value(line, key.end(), None, 0)
-            current = _Statement(number, number, False, table, table + _key_parts(key.group(1)))
-            current.comment = line[comment:] if comment >= 0 else ""
-            statements.append(current)
-    return statements
-
-
-def _line_of(statements: list[_Statement], key: tuple[str, ...]) -> int | None:
-    """1-based line where ``key`` is set, else that of its closest enclosing (inline) table."""
-    best: _Statement | None = None
-    for statement in statements:
-        if statement.key == key:
-            return statement.start + 1
-        size = len(statement.key)
-        if key[:size] == statement.key and (best is None or size > len(best.key)):
-            best = statement
-    return best.start + 1 if best is not None else None
-
-
 # --- writing --------------------------------------------------------------------------------------
 # tomlkit edits the document and renders it back with every comment, blank line and key order the
 # person wrote. Where it would put a new key after the comments that introduce the next table (it
@@ -631,10 +502,6 @@ def _append_table(doc: TOMLDocument, key: str, table: Table, newline: str) -> No
     text = doc.as_string()
     doc.add(key, table)
     table.trivia.indent = newline if text and not text.endswith(newline * 2) else ""
-
-
-def _line_of_key(doc: TOMLDocument, key: tuple[str, ...]) -> int:
-    return _line_of(_scan(_split_lines(doc.as_string())), key) or 1
 
 
 class _CannotEdit(Exception):
