@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import difflib
 import posixpath
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,6 @@ from urllib.parse import unquote, urlsplit
 from markdown_it.token import Token
 
 from kreader.content import (
-    FRONT_MATTER_FENCE,
     MAX_LIST_DEPTH,
     MAX_QUOTE_DEPTH,
     OPENING_TITLE,
@@ -36,6 +34,7 @@ from kreader.content import (
     slugify,
 )
 from kreader.safetext import clean, find_controls
+from kreader.tomlkey import key_line
 
 Level = Literal["error", "warning"]
 
@@ -215,49 +214,12 @@ def _check_controls(path: Path, text: str) -> Iterator[Problem]:
 
 # --- front matter ---------------------------------------------------------------------------------
 
-_TABLE_RE = re.compile(r"^\s*\[\[?\s*(?P<name>[^\]]*?)\s*\]\]?\s*(?:#.*)?$")
-_KEY_RE = re.compile(r"^\s*(?P<key>[A-Za-z0-9_\-\"'. ]+?)\s*=")
-
-
-def _dotted(name: str) -> str:
-    """``a . "b"`` -> ``a.b`` (enough TOML to find where a key is)."""
-    return ".".join(part.strip().strip("\"'") for part in name.split("."))
-
-
-def _front_matter_lines(text: str) -> dict[str, int]:
-    """Dotted key -> first file line where it is set or its table opens."""
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != FRONT_MATTER_FENCE:
-        return {}
-    found: dict[str, int] = {}
-    table = ""
-    in_string = ""
-    for number, line in enumerate(lines[1:], start=2):
-        if line.strip() == FRONT_MATTER_FENCE and not in_string:
-            break
-        if in_string:  # inside a multi-line string: only look for its end
-            if line.count(in_string) % 2:
-                in_string = ""
-            continue
-        if match := _TABLE_RE.match(line):
-            table = _dotted(match["name"])
-            found.setdefault(table, number)
-        elif match := _KEY_RE.match(line):
-            key = _dotted(match["key"])
-            found.setdefault(f"{table}.{key}" if table else key, number)
-        for quote in ('"""', "'''"):
-            if line.count(quote) % 2:
-                in_string = quote
-    return found
-
 
 def _check_front_matter(article: Article, text: str) -> Iterator[Problem]:
-    keys = _front_matter_lines(text)
+    # The front matter's TOML: the lines between the '+++' fences, the second one just above the body.
+    front_matter = "\n".join(text.split("\n")[1 : max(1, article.body_line - 2)])
     for key in article.meta.unknown_keys:
-        line = keys.get(key) or min(
-            (n for k, n in keys.items() if k.startswith(f"{key}.") or key.startswith(f"{k}.")),
-            default=1,
-        )
+        line = key_line(front_matter, tuple(key.split(".")), first_line=2) or 1
         known = "title, summary, order, reviewed, disclaimer, contact"
         if key.startswith("contact."):
             known = "name, address, phone, email, url"

@@ -26,6 +26,7 @@ from markdown_it.token import Token
 from kreader.errors import UserError
 from kreader.safetext import clean, clean_line, valid_text
 from kreader.sources import MAX_TOML_DEPTH, SourceError, read_regular, toml_too_deep
+from kreader.tomlkey import key_line
 
 FRONT_MATTER_FENCE = "+++"
 """Line that opens and closes the optional TOML front matter."""
@@ -654,10 +655,12 @@ def cap_nesting(body: str) -> tuple[str, list[int]]:
     return "\n".join(lines), changed
 
 
-def _text_of(value: Any, key: str, path: Path, line: int) -> str:
+def _text_of(value: Any, key: str, front_matter: str) -> str:
+    """``value`` of front matter key ``key`` (dotted) as clean text; ``front_matter``: the TOML, to name the line."""
     if not isinstance(value, str):
         raise _FrontMatterError(
-            line, f"front matter key '{key}' must be a string, not {type(value).__name__}"
+            key_line(front_matter, tuple(key.split(".")), first_line=2) or 1,
+            f"front matter key '{key}' must be a string, not {type(value).__name__}",
         )
     return clean(value).strip()
 
@@ -701,16 +704,13 @@ def parse_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
         )
         raise _FrontMatterError(line, f"malformed front matter: {message}") from None
 
-    def line_of(key: str) -> int:
-        for n, candidate in enumerate(lines[1:close], start=2):
-            if re.match(rf"\s*(\[\s*)?{re.escape(key)}\b", candidate):
-                return n
-        return 1
+    def line_of(*key: str) -> int:
+        return key_line(raw, key, first_line=2) or 1
 
     meta: dict[str, Any] = {}
     for key in ("title", "summary", "disclaimer"):
         if key in data:
-            meta[key] = _text_of(data[key], key, path, line_of(key))
+            meta[key] = _text_of(data[key], key, raw)
     if "order" in data:
         order = data["order"]
         if isinstance(order, bool) or not isinstance(order, int | float):
@@ -734,7 +734,7 @@ def parse_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
             )
         values = {}
         for key in KNOWN_CONTACT & set(contact):
-            values[key] = _text_of(contact[key], f"contact.{key}", path, line_of(key))
+            values[key] = _text_of(contact[key], f"contact.{key}", raw)
         unknown += [f"contact.{key}" for key in sorted(set(contact) - KNOWN_CONTACT)]
         meta["contact"] = Contact(**values)
     meta["unknown_keys"] = tuple(unknown)

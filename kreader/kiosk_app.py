@@ -94,7 +94,12 @@ class KioskApp(KReaderApp, inherit_bindings=False):
             theme=theme or settings.kiosk_theme,
             clock=clock,
         )
-        self.policy = KioskPolicy(settings, clock)
+        self.policy = KioskPolicy(
+            idle_seconds=settings.idle_seconds,
+            rotate_seconds=settings.rotate_seconds,
+            pin_hash=settings.admin_pin_hash,
+            clock=clock,
+        )
         self.gate = self.policy.pin_gate()
         self.tick_seconds = tick_seconds
         self.load_error = ""

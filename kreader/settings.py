@@ -1,9 +1,10 @@
 """The settings file: reader preferences and kiosk options, in TOML.
 
-This module never imports Textual. It reads the file into a frozen `Settings` value, reports any
-problem as a one-line `SettingsError` naming the file, the line and the key, and edits the file line
-by line, so that the reader's own changes (theme, width) and ``kreader kiosk set-pin`` keep every
-other line and comment.
+This module never imports Textual. It reads the file with `tomllib` into a frozen `Settings` value
+and reports any problem as a one-line `SettingsError` naming the file, the line and the key. The
+reader's own changes (theme, width) and ``kreader kiosk set-pin`` write it back with tomlkit, which
+keeps every other line, comment and blank line where the person put them; the file is replaced
+atomically, and only if the result means exactly the old settings plus the change.
 
 Where the file is: ``--config FILE``, else ``$KREADER_CONFIG``, else the user's config folder (for
 example ``~/.config/kreader/kreader.toml``). A missing file means every default.
@@ -31,7 +32,6 @@ reported rather than silently ignored.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import re
@@ -44,8 +44,15 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+import tomlkit
+from tomlkit import TOMLDocument
+from tomlkit.container import OutOfOrderTableProxy
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import AoT, Bool, Comment, Item, Key, Table, Whitespace
 
+from kreader import tomlkey
 from kreader.errors import UserError
+from kreader.pin import pin_hash_problem
 from kreader.sources import MAX_TOML_DEPTH, SourceError, read_regular, toml_too_deep
 
 CONFIG_ENV = "KREADER_CONFIG"
@@ -139,7 +146,7 @@ class Settings:
     kiosk_theme: str = CONTRAST_THEME
     """Theme in kiosk mode."""
     admin_pin_hash: str | None = None
-    """Hash of the staff PIN (see `kreader.kiosk.hash_pin`); None means no PIN is set."""
+    """Hash of the staff PIN (see `kreader.pin.hash_pin`); None means no PIN is set."""
     content: str | None = None
     """Library folder, made absolute against the settings file's folder; None: the bundled one."""
 
@@ -172,7 +179,7 @@ def key_line(path: Path, key: tuple[str, ...]) -> int | None:
         text = _read_text(path)
     except SettingsError:
         return None
-    return None if text is None else _line_of(_scan(_split_lines(text)), key)
+    return None if text is None else tomlkey.key_line(text, key)
 
 
 def save_preferences(path: Path, **changes: str | int | None) -> None:
@@ -183,7 +190,6 @@ def save_preferences(path: Path, **changes: str | int | None) -> None:
     is left alone rather than overwritten) or if it cannot be written; `TypeError` for a key other
     than theme and width.
     """
-    rendered: dict[str, str | None] = {}
     for key, value in changes.items():
         if key not in PREFERENCE_KEYS:
             raise TypeError(
@@ -192,22 +198,23 @@ def save_preferences(path: Path, **changes: str | int | None) -> None:
         problem = _check_preference(key, value)
         if problem:
             raise SettingsError(path, f"not saved: {problem}", key=key)
-        rendered[key] = None if value is None else f"{key} = {_toml_value(value)}"
 
-    def edit(lines: list[str], newline: str) -> list[str]:
-        for key, line in rendered.items():
-            lines = _set_top_level_key(lines, key, line, newline)
-        return lines
+    def edit(doc: TOMLDocument, newline: str) -> None:
+        for key, value in changes.items():
+            if value is None:
+                doc.pop(key, None)
+            else:
+                _set_key(doc, key, value, newline)
 
     def expect(old: Settings) -> Settings:
         theme, width = changes.get("theme"), changes.get("width")
-        if "theme" in rendered:
+        if "theme" in changes:
             old = replace(old, theme=theme if isinstance(theme, str) else None)
-        if "width" in rendered:
+        if "width" in changes:
             old = replace(old, width=width if isinstance(width, int) else None)
         return old
 
-    _update_file(path, edit, expect, " and ".join(rendered) or "preferences")
+    _update_file(path, edit, expect, " and ".join(changes) or "preferences")
 
 
 def save_kiosk_pin(path: Path, pin_hash: str) -> None:
@@ -216,15 +223,29 @@ def save_kiosk_pin(path: Path, pin_hash: str) -> None:
     A top-level ``kiosk = true`` becomes ``[kiosk] enabled = true``. Raises `ValueError` for a
     malformed hash and `SettingsError` if the existing file is invalid or cannot be written.
     """
-    from kreader.kiosk import pin_hash_problem
-
     problem = pin_hash_problem(pin_hash)
     if problem:
         raise ValueError(f"save_kiosk_pin: {problem}")
-    line = f"admin_pin_hash = {_toml_value(pin_hash)}"
 
-    def edit(lines: list[str], newline: str) -> list[str]:
-        return _set_kiosk_key(lines, "admin_pin_hash", line, newline)
+    def edit(doc: TOMLDocument, newline: str) -> None:
+        kiosk = doc.item("kiosk") if "kiosk" in doc else None
+        if isinstance(kiosk, Table | OutOfOrderTableProxy):  # [kiosk], or kiosk.enabled = true
+            _set_key(kiosk, "admin_pin_hash", pin_hash, newline)
+        elif isinstance(kiosk, Bool):  # kiosk = true: the table it is short for
+            enabled = tomlkit.item(kiosk.value)
+            enabled.trivia.comment_ws = kiosk.trivia.comment_ws
+            enabled.trivia.comment = kiosk.trivia.comment
+            del doc["kiosk"]
+            table = _new_table(newline, enabled=enabled, admin_pin_hash=tomlkit.item(pin_hash))
+            _append_table(doc, "kiosk", table, newline)
+        elif kiosk is not None:
+            raise _CannotEdit(
+                "'kiosk' is an inline table here; write it as a [kiosk] table first",
+                tomlkey.key_line(doc.as_string(), ("kiosk",)) or 1,
+            )
+        else:
+            table = _new_table(newline, admin_pin_hash=tomlkit.item(pin_hash))
+            _append_table(doc, "kiosk", table, newline)
 
     def expect(old: Settings) -> Settings:
         return replace(old, admin_pin_hash=pin_hash)
@@ -306,10 +327,11 @@ class _Checker:
 
     def __init__(self, text: str, path: Path) -> None:
         self.path = path
-        self.statements = _scan(_split_lines(text))
+        self.text = text
 
     def error(self, key: tuple[str, ...], reason: str) -> SettingsError:
-        return SettingsError(self.path, reason, _line_of(self.statements, key), ".".join(key))
+        line = tomlkey.key_line(self.text, key)
+        return SettingsError(self.path, reason, line, ".".join(key))
 
     def check(self, data: Mapping[str, Any]) -> Settings:
         values: dict[str, Any] = {}
@@ -393,8 +415,6 @@ class _Checker:
         return str(folder)
 
     def pin_hash(self, value: Any) -> str:
-        from kreader.kiosk import pin_hash_problem
-
         where = ("kiosk", "admin_pin_hash")
         problem = pin_hash_problem(value)
         if problem:
@@ -421,245 +441,71 @@ def _check_preference(key: str, value: object) -> str | None:
     return None
 
 
-# --- finding keys in the text ---------------------------------------------------------------------
-
-_SIMPLE_KEY = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
-_DOTTED_KEY = rf"{_SIMPLE_KEY}(?:[ \t]*\.[ \t]*{_SIMPLE_KEY})*"
-_KEY_RE = re.compile(rf"[ \t]*({_DOTTED_KEY})[ \t]*=")
-_HEADER_RE = re.compile(rf"[ \t]*\[\[?[ \t]*({_DOTTED_KEY})[ \t]*\]")
-_COMMENT_OR_BLANK_RE = re.compile(r"[ \t]*(#.*)?\r?\n?")
+# --- writing --------------------------------------------------------------------------------------
+# tomlkit edits the document and renders it back with every comment, blank line and key order the
+# person wrote. Where it would put a new key after the comments that introduce the next table (it
+# appends before the first table), the key goes after the last key of its table instead.
 
 
-@dataclass
-class _Statement:
-    """A table header or a ``key = value``, with the lines it covers (0-based, inclusive)."""
-
-    start: int
-    end: int
-    header: bool
-    table: tuple[str, ...]
-    """The table it is in (for a header: the table it opens)."""
-    key: tuple[str, ...]
-    """Full path of the key (for a header: the table)."""
-    comment: str = ""
-    """Comment at the end of its last line, from ``#``."""
-
-
-def _split_lines(text: str) -> list[str]:
-    """Lines split on ``\\n`` only (as TOML counts them), each keeping its line ending."""
-    lines = text.split("\n")
-    result = [line + "\n" for line in lines[:-1]]
-    if lines[-1]:
-        result.append(lines[-1])
-    return result
-
-
-def _key_parts(raw: str) -> tuple[str, ...]:
-    """The parts of a dotted TOML key as written (``a."b.c"`` is ``("a", "b.c")``)."""
-    try:
-        node: Any = tomllib.loads(f"{raw} = 0")
-    except tomllib.TOMLDecodeError:
-        return (raw.strip(),)
-    parts: list[str] = []
-    while isinstance(node, dict) and len(node) == 1:
-        ((name, node),) = node.items()
-        parts.append(name)
-    return tuple(parts)
-
-
-def _scan_value(
-    line: str, index: int, open_string: str | None, depth: int
-) -> tuple[str | None, int, int]:
-    """Scan a value from ``index``.
-
-    Returns the multi-line string still open, the bracket depth, and the column of a comment or -1.
-    """
-    size = len(line)
-    while index < size:
-        if open_string is not None:
-            while index < size:
-                if open_string == '"""' and line[index] == "\\":
-                    index += 2
-                elif line.startswith(open_string, index):
-                    index += 3
-                    while index < size and line[index] == open_string[0]:
-                        index += 1
-                    open_string = None
-                    break
-                else:
-                    index += 1
-            continue
-        char = line[index]
-        if char == "#":
-            return None, depth, index
-        if line.startswith('"""', index) or line.startswith("'''", index):
-            open_string = line[index : index + 3]
-            index += 3
-            continue
-        if char == '"':
-            index += 1
-            while index < size and line[index] != '"':
-                index += 2 if line[index] == "\\" else 1
-        elif char == "'":
-            close = line.find("'", index + 1)
-            index = size if close < 0 else close
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth = max(0, depth - 1)
-        index += 1
-    return open_string, depth, -1
-
-
-def _scan(lines: list[str]) -> list[_Statement]:
-    """Headers and key lines of a valid TOML text (not lines inside multi-line values)."""
-    statements: list[_Statement] = []
-    table: tuple[str, ...] = ()
-    open_string: str | None = None
-    depth = 0
-    current: _Statement | None = None
-    for number, raw in enumerate(lines):
-        line = raw.rstrip("\r\n")
-        if open_string is not None or depth > 0:
-            open_string, depth, comment = _scan_value(line, 0, open_string, depth)
-            if current is not None:
-                current.end = number
-                current.comment = line[comment:] if comment >= 0 else ""
-            continue
-        header = _HEADER_RE.match(line)
-        if header:
-            table = _key_parts(header.group(1))
-            statements.append(_Statement(number, number, True, table, table))
-            current = None
-            continue
-        key = _KEY_RE.match(line)
-        if key:
-            open_string, depth, comment = _scan_value(line, key.end(), None, 0)
-            current = _Statement(number, number, False, table, table + _key_parts(key.group(1)))
-            current.comment = line[comment:] if comment >= 0 else ""
-            statements.append(current)
-    return statements
-
-
-def _line_of(statements: list[_Statement], key: tuple[str, ...]) -> int | None:
-    """1-based line where ``key`` is set, else that of its closest enclosing (inline) table."""
-    best: _Statement | None = None
-    for statement in statements:
-        if statement.key == key:
-            return statement.start + 1
-        size = len(statement.key)
-        if key[:size] == statement.key and (best is None or size > len(best.key)):
-            best = statement
-    return best.start + 1 if best is not None else None
-
-
-# --- editing --------------------------------------------------------------------------------------
-
-
-def _toml_value(value: str | int) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _is_blank_or_comment(line: str) -> bool:
-    return _COMMENT_OR_BLANK_RE.fullmatch(line) is not None
-
-
-def _ensure_final_newline(lines: list[str], newline: str) -> list[str]:
-    if lines and not lines[-1].endswith("\n"):
-        lines = [*lines[:-1], lines[-1] + newline]
-    return lines
-
-
-def _replace_statement(
-    lines: list[str], statement: _Statement, line: str | None, newline: str
-) -> list[str]:
-    """Replace (None: remove) the lines of ``statement``, keeping its indent and end comment."""
-    if line is None:
-        return lines[: statement.start] + lines[statement.end + 1 :]
-    original = lines[statement.start]
-    indent = original[: len(original) - len(original.lstrip(" \t"))]
-    comment = f"  {statement.comment}" if statement.comment else ""
-    return [
-        *lines[: statement.start],
-        f"{indent}{line}{comment}{newline}",
-        *lines[statement.end + 1 :],
-    ]
-
-
-def _set_top_level_key(lines: list[str], key: str, line: str | None, newline: str) -> list[str]:
-    """Set (None: remove) top-level ``key`` to ``line``; a new key goes before the first table."""
-    statements = _scan(lines)
-    for statement in statements:
-        if not statement.header and statement.table == () and statement.key == (key,):
-            return _replace_statement(lines, statement, line, newline)
-    if line is None:
-        return lines
-    first_table = next((s.start for s in statements if s.header), None)
+def _set_key(
+    table: TOMLDocument | Table | OutOfOrderTableProxy, key: str, value: str | int, newline: str
+) -> None:
+    """Set ``key`` in ``table``: in place if it is there (keeping its comment), else on a new line."""
+    if key in table:
+        table[key] = value
+        return
+    item = tomlkit.item(value)
+    item.trivia.trail = newline
+    if isinstance(table, OutOfOrderTableProxy):  # dotted keys spread over the file
+        table[key] = item
+        return
+    container = table.value if isinstance(table, Table) else table
+    body = container.body
+    keys = [name for name, node in body if name is not None and not _opens_a_table(name, node)]
+    if keys:
+        # Private, but there since tomlkit 0.5 and the only way to put a key in a given place.
+        container._insert_after(keys[-1], key, item)
+        return
+    first_table = next(
+        (index for index, (name, node) in enumerate(body) if _opens_a_table(name, node)), None
+    )
     if first_table is None:
-        if not lines:
-            return [_NEW_FILE_HEADER.replace("\n", newline), line + newline]
-        return [*_ensure_final_newline(lines, newline), line + newline]
-    # Before the comments that introduce the first table, and before the blank lines above them.
+        container.append(key, item)
+        return
+    # Before the comments that introduce the first table and the blank lines above them.
     position = first_table
-    while position > 0 and lines[position - 1].lstrip(" \t").startswith("#"):
+    while position > 0 and isinstance(body[position - 1][1], Comment):
         position -= 1
-    while position > 0 and not lines[position - 1].strip():
+    while position > 0 and isinstance(body[position - 1][1], Whitespace):
         position -= 1
-    addition = [line + newline]
-    if lines[position].strip():
-        addition.append(newline)
-    return [*lines[:position], *addition, *lines[position:]]
+    if not isinstance(body[position][1], Whitespace):
+        item.trivia.trail = newline * 2
+    container._insert_at(position, key, item)
 
 
-def _set_kiosk_key(lines: list[str], key: str, line: str, newline: str) -> list[str]:
-    """Set ``key`` in the kiosk table, however it is written (table, flat bool, dotted keys)."""
-    statements = _scan(lines)
-    header = next((s for s in statements if s.header and s.key == ("kiosk",)), None)
-    if header is not None:
-        inside = [
-            s
-            for s in statements
-            if s.start > header.start and s.table == ("kiosk",) and not s.header
-        ]
-        for statement in inside:
-            if statement.key == ("kiosk", key):
-                return _replace_statement(lines, statement, line, newline)
-        after = max((s.end for s in inside), default=header.start) + 1
-        lines = lines if after < len(lines) else _ensure_final_newline(lines, newline)
-        return [*lines[:after], line + newline, *lines[after:]]
-    top = [s for s in statements if not s.header and s.table == () and s.key[:1] == ("kiosk",)]
-    flat = next((s for s in top if s.key == ("kiosk",)), None)
-    if flat is not None:
-        # `kiosk = true`: turn it into a table at the end, keeping its value and comment.
-        value = re.sub(r"^[^=]*=\s*", "", lines[flat.start].rstrip("\r\n"))
-        value = value[: len(value) - len(flat.comment)].strip() if flat.comment else value.strip()
-        if value not in ("true", "false"):
-            raise _CannotEdit(
-                "'kiosk' is an inline table here; write it as a [kiosk] table first", flat.start + 1
-            )
-        enabled = f"enabled = {value}" + (f"  {flat.comment}" if flat.comment else "")
-        lines = _replace_statement(lines, flat, None, newline)
-        return _append_table(lines, ["[kiosk]", enabled, line], newline)
-    if top:
-        # Dotted keys at the top level (`kiosk.enabled = true`): add another one.
-        for statement in top:
-            if statement.key == ("kiosk", key):
-                return _replace_statement(lines, statement, f"kiosk.{line}", newline)
-        return _set_top_level_key(lines, f"kiosk.{key}", f"kiosk.{line}", newline)
-    return _append_table(lines, ["[kiosk]", line], newline)
+def _opens_a_table(name: Key | None, node: Item) -> bool:
+    """Is this item of a table's body a ``[table]`` of its own (not a dotted ``a.b = ...`` key)?"""
+    return isinstance(node, Table | AoT) and name is not None and not name.is_dotted()
 
 
-def _append_table(lines: list[str], table: list[str], newline: str) -> list[str]:
-    lines = _ensure_final_newline(lines, newline)
-    if lines and lines[-1].strip():
-        lines = [*lines, newline]
-    return [*lines, *(text + newline for text in table)]
+def _new_table(newline: str, **values: Item) -> Table:
+    table = tomlkit.table()
+    table.trivia.trail = newline
+    for key, item in values.items():
+        item.trivia.trail = newline
+        table.add(key, item)
+    return table
+
+
+def _append_table(doc: TOMLDocument, key: str, table: Table, newline: str) -> None:
+    """Append ``table`` to ``doc``, after a blank line."""
+    text = doc.as_string()
+    doc.add(key, table)
+    table.trivia.indent = newline if text and not text.endswith(newline * 2) else ""
 
 
 class _CannotEdit(Exception):
-    """The file is valid but written in a way the line editor does not handle."""
+    """The file is valid but written in a way these edits do not handle."""
 
     def __init__(self, reason: str, line: int) -> None:
         super().__init__(reason)
@@ -669,11 +515,11 @@ class _CannotEdit(Exception):
 
 def _update_file(
     path: Path,
-    edit: Callable[[list[str], str], list[str]],
+    edit: Callable[[TOMLDocument, str], None],
     expect: Callable[[Settings], Settings],
     what: str,
 ) -> None:
-    """Edit the file line by line, check the result means exactly ``expect(old)``, replace it."""
+    """Edit the file with tomlkit, check the result means exactly ``expect(old)``, replace it."""
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     for _ in range(5):
         try:
@@ -692,12 +538,21 @@ def _update_file(
                 path, f"{exc.reason} (not saved: fix this first)", exc.line, exc.key
             ) from None
         newline = "\r\n" if "\r\n" in text else "\n"
+        if text and not text.endswith("\n"):
+            text += newline
         try:
-            new_text = "".join(edit(_split_lines(text), newline))
+            doc = tomlkit.parse(text)
+            edit(doc, newline)
+            new_text = doc.as_string()
         except _CannotEdit as exc:
             raise SettingsError(path, f"cannot save {what}: {exc.reason}", exc.line) from None
+        except TOMLKitError as exc:
+            raise SettingsError(path, f"cannot save {what}: {_one_line(str(exc))}") from None
         if new_text == text:
             return
+        if not text:
+            header = _NEW_FILE_HEADER.replace("\n", newline)
+            new_text = header + (newline if new_text.startswith("[") else "") + new_text
         try:
             new = _parse(new_text, path)
         except SettingsError:

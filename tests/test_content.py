@@ -140,6 +140,9 @@ def test_front_matter_is_read_and_typed() -> None:
         ("+++\n\nreviewed = 'soon'\n+++\n", 3, "'reviewed' must be a date"),
         ("+++\ntitle = 3\n+++\n", 2, "'title' must be a string"),
         ("+++\ncontact = 'me'\n+++\n", 2, "'contact' must be a table"),
+        # The line of contact.name, not the first line that sets some 'name'.
+        ('+++\n[extra]\nname = "x"\n[contact]\nname = 3\n+++\n', 5, "'contact.name' must be"),
+        ("+++\ncontact = { phone = 1 }\n+++\n", 2, "'contact.phone' must be a string"),
     ],
 )
 def test_malformed_front_matter_is_an_error_with_its_line(text: str, line: int, words: str) -> None:

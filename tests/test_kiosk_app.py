@@ -17,8 +17,8 @@ from textual.pilot import Pilot, _get_mouse_message_arguments
 from kreader.contact import contact_qr_data
 from kreader.content import load_library
 from kreader.factory import make_app
-from kreader.kiosk import hash_pin
 from kreader.kiosk_app import RESTART_CODE, KioskApp, kiosk_log_path, run_kiosk
+from kreader.pin import hash_pin
 from kreader.screens.contact import ContactScreen
 from kreader.screens.pin import PinScreen
 from kreader.screens.reader import ReaderScreen

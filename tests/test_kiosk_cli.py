@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kreader.kiosk import verify_pin
+from kreader.pin import verify_pin
 from kreader.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

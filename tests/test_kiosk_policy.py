@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kreader import kiosk
+from kreader import kiosk, pin
 from kreader.kiosk import (
     ALLOWED_KEYS,
     BLOCKED_ENV,
@@ -18,15 +18,12 @@ from kreader.kiosk import (
     WEB_DRIVER,
     KioskPolicy,
     PinGate,
-    hash_pin,
     is_key_allowed,
     is_staff_chord,
     next_attract_step,
-    pin_problem,
     sanitize_environment,
-    verify_pin,
 )
-from kreader.settings import Settings
+from kreader.pin import hash_pin, pin_problem, verify_pin
 
 
 class FakeClock:
@@ -53,9 +50,16 @@ def pin_hash() -> Iterator[str]:
     yield hash_pin("2468")
 
 
-def make_policy(clock: FakeClock, **settings: object) -> KioskPolicy:
-    values = {"idle_seconds": 90.0, "rotate_seconds": 25.0, **settings}
-    return KioskPolicy(Settings(**values), clock)  # type: ignore[arg-type]
+def make_policy(
+    clock: FakeClock,
+    *,
+    idle_seconds: float = 90.0,
+    rotate_seconds: float = 25.0,
+    pin_hash: str | None = None,
+) -> KioskPolicy:
+    return KioskPolicy(
+        idle_seconds=idle_seconds, rotate_seconds=rotate_seconds, pin_hash=pin_hash, clock=clock
+    )
 
 
 # -- idle and the attract loop ------------------------------------------------------------------
@@ -253,7 +257,7 @@ def test_sanitize_environment_keeps_only_the_web_driver() -> None:
 
 def test_modules_do_not_import_textual() -> None:
     code = (
-        "import sys, kreader.settings, kreader.kiosk, kreader.commands.kiosk\n"
+        "import sys, kreader.settings, kreader.kiosk, kreader.pin, kreader.commands.kiosk\n"
         "bad = [m for m in sys.modules if m == 'textual' or m.startswith('textual.')]\n"
         "assert not bad, bad\n"
     )
@@ -319,16 +323,16 @@ def test_malformed_hash_never_matches(stored: str | None) -> None:
 
 
 def test_pbkdf2_fallback_without_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert kiosk.PBKDF2_ITERATIONS == 600_000
+    assert pin.PBKDF2_ITERATIONS == 600_000
     monkeypatch.delattr(hashlib, "scrypt")
-    monkeypatch.setattr(kiosk, "PBKDF2_ITERATIONS", 100_000)  # the floor, to keep the test fast
+    monkeypatch.setattr(pin, "PBKDF2_ITERATIONS", 100_000)  # the floor, to keep the test fast
     stored = hash_pin("4321")
     assert stored.startswith("pbkdf2-sha256$100000$")
     assert verify_pin("4321", stored)
     assert not verify_pin("4322", stored)
-    assert kiosk.pin_hash_problem(stored) is None
+    assert pin.pin_hash_problem(stored) is None
     scrypt_hash = "scrypt$16384$8$1$MDEyMzQ1Njc4OWFiY2RlZg==$" + "A" * 43 + "="
-    assert "scrypt" in (kiosk.pin_hash_problem(scrypt_hash) or "")
+    assert "scrypt" in (pin.pin_hash_problem(scrypt_hash) or "")
     assert not verify_pin("4321", scrypt_hash)
 
 
@@ -336,7 +340,7 @@ def test_pbkdf2_fallback_without_scrypt(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_gate_with_a_real_hash(clock: FakeClock, pin_hash: str) -> None:
-    gate = make_policy(clock, admin_pin_hash=pin_hash).pin_gate()
+    gate = make_policy(clock, pin_hash=pin_hash).pin_gate()
     assert gate.attempt("1111") == "wrong"
     assert gate.attempts_left == 4
     assert gate.attempt("2468") == "ok"

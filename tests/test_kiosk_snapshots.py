@@ -9,8 +9,8 @@ from textual.pilot import Pilot
 
 from kreader.content import load_library
 from kreader.factory import make_app
-from kreader.kiosk import hash_pin
 from kreader.kiosk_app import KioskApp
+from kreader.pin import hash_pin
 from kreader.settings import Settings
 from kreader.store import Store
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import pytest
 from textual.color import Color
 
+from kreader.cli import main
 from kreader.content import load_library
 from kreader.factory import make_app
 from kreader.settings import load_settings
@@ -64,6 +67,44 @@ async def test_width_keys_narrow_widen_reset_and_persist(content_dir: Path, tmp_
         await pilot.pause()
         assert view.text_width == full
     assert load_settings(config).width is None
+
+
+HAND_WRITTEN = """\
+# Waiting-room reader: ask Sam before changing anything.
+
+width = 70  # the clinic's screens are narrow
+theme = "textual-dark"    # dark, like the room
+
+# The kiosk: on from Monday.
+[kiosk]
+enabled = false  # not yet
+idle_seconds = 120
+
+# featured = "flu-season"
+"""
+
+
+async def test_saving_keeps_the_files_comments_blank_lines_and_key_order(
+    content_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tomlkit writes the file back: only the values that changed differ, and the PIN's new line."""
+    config = tmp_path / "kreader.toml"
+    config.write_text(HAND_WRITTEN)
+    app = reader(content_dir, config)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("t", "minus")
+        await pilot.pause()
+    monkeypatch.setattr("sys.stdin", io.StringIO("2468\n2468\n"))
+    assert main(["kiosk", "set-pin", "--config", str(config)]) == 0
+
+    pin_hash = load_settings(config).admin_pin_hash
+    assert pin_hash is not None
+    assert config.read_text() == (
+        HAND_WRITTEN.replace('"textual-dark"', '"textual-light"')
+        .replace("width = 70", "width = 66")
+        .replace("idle_seconds = 120\n", f'idle_seconds = 120\nadmin_pin_hash = "{pin_hash}"\n')
+    )
 
 
 async def test_reflow_keeps_the_reading_position(content_dir: Path, tmp_path: Path) -> None:

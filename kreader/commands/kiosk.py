@@ -86,7 +86,7 @@ def _read_pins() -> tuple[str, str]:
 
 
 def set_pin(path: Path) -> int:
-    from kreader.kiosk import hash_pin, pin_problem
+    from kreader.pin import hash_pin, pin_problem
 
     try:
         load_settings(path)  # refuse early, before asking, if the file is broken
@@ -191,7 +191,7 @@ def _errors(settings: Settings, path: Path, content: Path) -> list[str]:
                 f"{settings.featured!r} in {content}; articles: {ids}"
             )
     if settings.admin_pin_hash is not None:
-        from kreader.kiosk import pin_hash_cost_problem
+        from kreader.pin import pin_hash_cost_problem
 
         problem = pin_hash_cost_problem(settings.admin_pin_hash)
         if problem:
