@@ -230,3 +230,14 @@ def test_cage_unit_starts_the_launcher_with_kreader() -> None:
     assert service["RuntimeDirectory"] == "kreader-kiosk"
     assert service["PAMName"] == "kreader-kiosk"
     assert (DEPLOY / "kreader-cage-kiosk").stat().st_mode & 0o111
+
+
+def test_docs_agree_with_the_units() -> None:
+    kiosk_doc = (ROOT / "docs" / "kiosk.md").read_text(encoding="utf-8")
+    assert f"| {STAFF_EXIT} | Staff left the kiosk" in kiosk_doc
+    assert f"RestartPreventExitStatus={STAFF_EXIT}" in kiosk_doc
+    for unit in UNITS:
+        if unit != "kreader-serve.service":
+            assert unit in kiosk_doc
+    assert 'FONTFACE="Terminus"' in kiosk_doc and 'FONTSIZE="32x16"' in kiosk_doc
+    assert "(docs/kiosk.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
