@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
+import math
 import os
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus, inproc, procs
+from bench import serve as serve_load
 from bench.corpus import KB, MB
 from bench.report import Figure, MiB, fmt_value, loadavg, machine, median, notes, table, write_json
 
@@ -37,6 +40,8 @@ class Plan:
     query_runs: int
     bookmarks: int
     kiosk: tuple[int, int]
+    serve_sessions: int
+    """Browsers connecting to `kreader serve` at once (it is started with this many as its maximum)."""
 
     @property
     def big(self) -> int:
@@ -56,6 +61,7 @@ FULL = Plan(
     query_runs=20,
     bookmarks=200,
     kiosk=(50, 5000),
+    serve_sessions=20,
 )
 QUICK = Plan(
     quick=True,
@@ -69,6 +75,7 @@ QUICK = Plan(
     query_runs=3,
     bookmarks=50,
     kiosk=(10, 200),
+    serve_sessions=3,
 )
 
 
@@ -95,7 +102,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("start", "keys", "search", "store", "kiosk"),
+        choices=("start", "keys", "search", "store", "kiosk", "serve"),
         action="append",
         help="run only these groups (repeatable); the floor always runs",
     )
@@ -634,6 +641,69 @@ class Suite:
             )
         )
 
+    def serve(self) -> None:
+        """``kreader serve --kiosk``: N browsers at once, first frame and memory per session, then one too many."""
+        n = self.plan.serve_sessions
+        try:
+            import aiohttp  # noqa: F401  (the serve extra)
+            import textual_serve  # noqa: F401
+        except ImportError:
+            say("serve: skipped, textual-serve is not installed (pip install 'kreader[serve]')")
+            return
+        say(f"serve: {n} concurrent kiosk sessions on loopback, then session {n + 1}")
+        result = serve_load.measure(n, self.root / "homes" / "serve")
+        figures = serve_load.summary(result)
+        self.raw["serve"] = {**dataclasses.asdict(result), **figures}
+        frames = [t for t in result.first_frame if not math.isnan(t)]
+        missing = n - len(frames)
+        self.add(
+            Figure(
+                "serve",
+                f"serve: {n} sessions at once, time to first frame (median)",
+                figures["first_frame_median"],
+                "s",
+                frames,
+                figures["first_frame_median"] / self.floor_paint,
+                note=f"slowest {figures['first_frame_max']:.1f} s"
+                + (f"; {missing} without a frame" if missing else "")
+                + "; from asking for the websocket to the reader's footer arriving",
+            )
+        )
+        self.add(
+            Figure(
+                "serve",
+                f"serve: {n} sessions at once, time to first frame (slowest)",
+                figures["first_frame_max"],
+                "s",
+                frames,
+                figures["first_frame_max"] / self.floor_paint,
+            )
+        )
+        self.add(
+            Figure(
+                "serve",
+                f"serve: memory per session, {n} at once (RSS of its app process, median)",
+                figures["rss_median"],
+                "bytes",
+                [float(r) for r in result.rss],
+                figures["rss_median"] / self.floor_rss,
+                note=f"PSS (shared pages split) {figures['pss_median'] / MiB:.1f} MiB; "
+                f"server {result.server_rss / MiB:.1f} MiB; {len(result.rss)} app processes",
+            )
+        )
+        self.add(
+            Figure(
+                "serve",
+                f"serve: session {n + 1} refused (503 page, websocket closed 1013)",
+                result.refusal_seconds,
+                "s",
+                target="refused",
+                met=result.refused and result.server_exit == 0,
+                note=f"server exit status after SIGTERM: {result.server_exit}"
+                + ("; " + "; ".join(result.notes) if result.notes else ""),
+            )
+        )
+
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
@@ -659,6 +729,7 @@ def main(argv: list[str] | None = None) -> int:
             ("search", lambda: suite.search(docs)),
             ("store", suite.store),
             ("kiosk", lambda: suite.kiosk(docs)),
+            ("serve", suite.serve),
         ]
         for group, step in steps:
             if group == "start" or suite.wants(group):

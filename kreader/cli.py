@@ -131,6 +131,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "--fresh", action="store_true", help="start at the beginning, not where you left off"
     )
     parser.add_argument("--kiosk", action="store_true", help="run as a locked waiting-room kiosk")
+    # Set by `kreader serve` on each browser's session (see kreader.commands.serve.session_command): its
+    # bookmarks, reading position and preferences live in memory and nothing is written to the host's files.
+    parser.add_argument("--web-session", action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub_parent = common_options(argparse.SUPPRESS)
     for name, (module_name, help_text) in SUBCOMMANDS.items():

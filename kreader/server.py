@@ -47,6 +47,16 @@ from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 from textual_serve.server import Server, to_int
 
+from kreader.webapp import (
+    DEFAULT_TITLE,
+    PNG_SIZES,
+    head_tags,
+    icon_png,
+    icon_svg,
+    manifest,
+    page_title,
+)
+
 log = logging.getLogger("kreader.serve")
 
 QUIT_GRACE = 3.0
@@ -91,15 +101,17 @@ def busy_message(max_sessions: int) -> str:
     return f"{screens} in use; try again shortly."
 
 
-def busy_page(max_sessions: int, title: str) -> str:
+def busy_page(max_sessions: int, title: str, base: str = "") -> str:
     """A small page for a browser beyond the cap; it checks every few seconds and starts when a slot frees."""
     message = html.escape(busy_message(max_sessions))
+    icon = html.escape(base + "/icon.svg")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}: busy</title>
+<link rel="icon" href="{icon}" type="image/svg+xml">
 <style>
   body {{ background: #0c181f; color: #f2f2f2; font: 1.6rem/1.5 system-ui, sans-serif; margin: 0;
          display: flex; align-items: center; justify-content: center; min-height: 100vh; text-align: center; }}
@@ -146,10 +158,12 @@ _WEBSOCKET_FROM_ADDRESS_BAR = (
 )
 
 
-def _head_extras(static_url: str, kiosk: bool) -> str:
-    """What goes into the page's head: the bundled font, the websocket address, and in kiosk mode its rules."""
+def _head_extras(static_url: str, kiosk: bool, title: str, base: str, font_size: int | None) -> str:
+    """What goes into the page's head: the bundled font, the web app's title, icons and manifest, the websocket
+    address, and in kiosk mode its rules."""
     font = quote(static_url + "fonts/RobotoMono-VariableFont_wght.ttf", safe=":/@[]%")
     parts = [
+        *head_tags(html.escape(title), html.escape(base), font_size),
         f'<link rel="preload" href="{font}" as="font" type="font/ttf" crossorigin>',
         f'<style>@font-face {{ font-family: "Roboto Mono"; src: url("{font}"); }}</style>',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -178,7 +192,15 @@ def _head_extras(static_url: str, kiosk: bool) -> str:
     return "\n    ".join(parts)
 
 
-def patch_page(page: str, static_url: str, kiosk: bool) -> str:
+def patch_page(
+    page: str,
+    static_url: str,
+    kiosk: bool,
+    *,
+    title: str = DEFAULT_TITLE,
+    base: str = "",
+    font_size: int | None = None,
+) -> str:
     """textual-serve's page without the Google Fonts stylesheet, plus our head extras.
 
     A websocket address that is only a path (no ``public_url``) gets `WEBSOCKET_PATH_MARK`, for the script
@@ -188,7 +210,7 @@ def patch_page(page: str, static_url: str, kiosk: bool) -> str:
     page = page.replace(
         'data-session-websocket-url="/', f'{WEBSOCKET_PATH_MARK} data-session-websocket-url="/', 1
     )
-    extras = _head_extras(static_url, kiosk)
+    extras = _head_extras(static_url, kiosk, title, base, font_size)
     if "<head>" in page:
         return page.replace("<head>", f'<head>\n    <meta charset="utf-8">\n    {extras}', 1)
     return extras + page
@@ -300,9 +322,11 @@ class KReaderServer(Server):
         max_sessions: int = 8,
         kiosk: bool = False,
         public_url: str | None = None,
-        title: str = "kreader",
+        title: str | None = None,
     ) -> None:
-        super().__init__(command, host=host, port=port, title=title, public_url=public_url)
+        super().__init__(
+            command, host=host, port=port, title=page_title(title), public_url=public_url
+        )
         self.fixed_public_url = public_url.rstrip("/") if public_url else None
         if public_url is None:
             self.public_url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
@@ -330,6 +354,12 @@ class KReaderServer(Server):
                 web.get("/", self.handle_index, name="index"),
                 web.get("/ws", self.handle_websocket, name="websocket"),
                 web.get("/download/{key}", self.handle_download, name="download"),
+                web.get("/manifest.webmanifest", self.handle_manifest, name="manifest"),
+                web.get("/icon.svg", self.handle_icon_svg, name="icon"),
+                *(
+                    web.get(f"/icon-{size}.png", self.handle_icon_png, name=f"icon_{size}")
+                    for size in PNG_SIZES
+                ),
                 web.static("/static", self.statics_path, show_index=False, name="static"),
             ]
         )
@@ -341,7 +371,7 @@ class KReaderServer(Server):
         """The page that runs the terminal, or the busy page when every screen is in use."""
         if self.full:
             return web.Response(
-                text=busy_page(self.max_sessions, self.title),
+                text=busy_page(self.max_sessions, self.title, self.fixed_public_url or ""),
                 status=503,
                 content_type="text/html",
                 headers={"Retry-After": str(RETRY_SECONDS), "Cache-Control": "no-store"},
@@ -354,16 +384,54 @@ class KReaderServer(Server):
         ws_url = base + str(request.app.router["websocket"].url_for())
         if base:
             ws_url = ("wss:" if base.startswith("https:") else "ws:") + ws_url.split(":", 1)[1]
+        asked_font_size = self._font_size(request)
         context: dict[str, Any] = {
-            "font_size": max(8, min(64, to_int(request.query.get("fontsize", "16"), 16))),
+            "font_size": asked_font_size or 16,
             "app_websocket_url": ws_url,
             "config": {"static": {"url": static_url}},
             "application": {"name": self.title},
         }
         response = aiohttp_jinja2.render_template("app_index.html", request, context)
-        response.text = patch_page(response.text or "", static_url, self.kiosk)
+        response.text = patch_page(
+            response.text or "",
+            static_url,
+            self.kiosk,
+            title=self.title,
+            base=base,
+            font_size=asked_font_size,
+        )
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    @staticmethod
+    def _font_size(request: web.Request) -> int | None:
+        """The ``?fontsize=`` a browser asked for, as a whole number from 8 to 64; None if it asked for none."""
+        if "fontsize" not in request.query:
+            return None
+        return max(8, min(64, to_int(request.query.get("fontsize", "16"), 16)))
+
+    async def handle_manifest(self, request: web.Request) -> web.Response:
+        """The web manifest: "add to home screen" opens the page full screen, at the font size it had."""
+        return web.Response(
+            text=json.dumps(manifest(self.title, self._font_size(request)), indent=1),
+            content_type="application/manifest+json",
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    async def handle_icon_svg(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=icon_svg(),
+            content_type="image/svg+xml",
+            headers={"Cache-Control": "max-age=86400"},
+        )
+
+    async def handle_icon_png(self, request: web.Request) -> web.Response:
+        size = int(request.path.rsplit("-", 1)[1].removesuffix(".png"))
+        return web.Response(
+            body=icon_png(size),
+            content_type="image/png",
+            headers={"Cache-Control": "max-age=86400"},
+        )
 
     # -- sessions ------------------------------------------------------------------------------------------
 

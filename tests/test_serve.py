@@ -240,9 +240,9 @@ def test_session_command_forwards_options_quoted(tmp_path: Path) -> None:
         ["--kiosk", "serve", "--content", str(odd), "--config", "k.toml", "--theme", "nord"]
     )
     argv = session_command(args, kiosk=True)
-    assert argv[:3] == [sys.executable, "-m", "kreader"]
+    assert argv[:4] == [sys.executable, "-m", "kreader", "--web-session"]
     config = os.path.abspath("k.toml")
-    assert argv[3:] == ["--content", str(odd), "--config", config, "--kiosk", "--theme", "nord"]
+    assert argv[4:] == ["--content", str(odd), "--config", config, "--kiosk", "--theme", "nord"]
     assert shlex.split(shell_command(argv)) == ["exec", *argv]
 
 
@@ -549,6 +549,144 @@ def test_host_header_is_not_reflected_into_the_page(tmp_path: Path) -> None:
         assert status == 200 and "evil.example" not in page
         assert 'src="https://screens.example.org/static/js/textual.js"' in page
         assert 'data-session-websocket-url="wss://screens.example.org/ws"' in page
+
+
+# -- the page as a web app, and sessions that keep to themselves (issue 15) ------------------------------------
+
+COMMAND_LINE_WORDS = re.compile(
+    r"(?<![\w-])--(?:fresh|kiosk|theme|content|config|data-dir|max-sessions|web-session|port|host)\b"
+    r"|kreader (?:serve|check|bookmarks|kiosk)"
+)
+"""What a browser visitor must never be asked to type: command-line options and commands."""
+
+
+def _get(url: str) -> tuple[int, str, bytes]:
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        return int(answer.status), answer.headers.get_content_type(), answer.read()
+
+
+def test_the_page_is_a_web_app(tmp_path: Path) -> None:
+    """Title, icons, manifest and the tags that make "add to home screen" open full screen."""
+    import json
+
+    featured = load_library(CONTENT).articles[0].title
+    with serving(tmp_path, CONTENT) as server:
+        status, _, body = _get(server.url + "?fontsize=24")
+        page = body.decode("utf-8")
+        assert status == 200
+        assert f"<title>{featured}</title>" in page
+        assert '<link rel="manifest" href="/manifest.webmanifest?fontsize=24">' in page
+        assert '<link rel="icon" href="/icon.svg" type="image/svg+xml">' in page
+        assert '<link rel="apple-touch-icon" href="/icon-180.png">' in page
+        for name in ("mobile-web-app-capable", "apple-mobile-web-app-capable"):
+            assert f'<meta name="{name}" content="yes">' in page
+        assert '<meta name="theme-color"' in page
+        assert not COMMAND_LINE_WORDS.search(page), COMMAND_LINE_WORDS.search(page)
+
+        status, kind, body = _get(server.url + "manifest.webmanifest?fontsize=24")
+        assert status == 200 and kind == "application/manifest+json"
+        manifest = json.loads(body)
+        assert manifest["name"] == featured
+        assert manifest["display"] in {"fullscreen", "standalone"}
+        assert (
+            manifest["start_url"] == "./?fontsize=24"
+        )  # the home-screen icon keeps the TV's text size
+        assert manifest["theme_color"].startswith("#")
+        sizes = set()
+        for icon in manifest["icons"]:
+            status, kind, body = _get(server.url + icon["src"])  # relative to the manifest
+            assert status == 200 and kind == icon["type"], icon
+            if kind == "image/png":
+                assert body.startswith(b"\x89PNG\r\n\x1a\n")
+                width, height = (
+                    int.from_bytes(body[16:20], "big"),
+                    int.from_bytes(body[20:24], "big"),
+                )
+                assert f"{width}x{height}" == icon["sizes"]
+                sizes.add(width)
+            else:
+                assert body.lstrip().startswith(b"<svg")
+        assert {192, 512} <= sizes  # what Android's installer asks for
+        status, kind, body = _get(server.url + "icon-180.png")
+        assert status == 200 and kind == "image/png"
+
+
+def test_the_busy_page_has_the_title_and_icon() -> None:
+    from kreader.server import busy_page
+
+    page = busy_page(2, "Blood <pressure>")
+    assert "<title>Blood &lt;pressure&gt;: busy</title>" in page
+    assert '<link rel="icon" href="/icon.svg"' in page
+
+
+def test_web_app_title_is_one_clean_line() -> None:
+    from kreader.webapp import DEFAULT_TITLE, TITLE_LIMIT, page_title
+
+    assert page_title("Blood\npressure\x1b]0;owned\x07") == "Blood pressure"
+    assert page_title(None) == page_title("  ") == DEFAULT_TITLE
+    long = page_title("word " * 100)
+    assert len(long) == TITLE_LIMIT and long.endswith("…")
+
+
+def test_png_icons_are_drawn_from_the_shipped_svg() -> None:
+    """The SVG is the one source: only whole-number rectangles, which the PNGs draw exactly."""
+    import zlib
+
+    from kreader.webapp import icon_png, icon_rectangles, icon_svg
+
+    svg = icon_svg().decode("utf-8")
+    assert svg.count("<rect") == len(icon_rectangles()) >= 2
+    assert not re.search(r"<(?!svg|rect|!--|/svg)", svg), "an element the PNG drawing would miss"
+    png = icon_png(64)
+    pixels = zlib.decompress(png[png.index(b"IDAT") + 4 :])
+    x, y, _, _, colour = icon_rectangles()[-1]  # the last one drawn is on top
+    row = pixels[y * (1 + 3 * 64) + 1 :]
+    assert tuple(row[3 * x : 3 * x + 3]) == colour
+
+
+def test_a_reader_session_neither_reads_nor_writes_the_hosts_bookmarks(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    """Anyone who reaches the page gets a session: it must not resume where the host left off, nor leave its
+    bookmarks and position in the host's database. Each session keeps its own in memory."""
+    from kreader.store import Position, open_store
+
+    content = library_copy(tmp_path)
+    article = _first_article(content)
+    data = isolated_home / "data"  # KREADER_DATA_DIR, which the server and its sessions inherit
+    store = open_store(data)
+    store.save_position(Position(article.id, article.sections[1].id, "", 0.5, time.time()))
+    store.close()
+    before = {path.name: path.read_bytes() for path in data.iterdir()}
+
+    async def scenario(server: Serving) -> bytes:
+        async with aiohttp_session() as client:
+            websocket = await _open_session(server.url, client)
+            received = bytearray()
+            for keys in ("n", "b", "n", "b"):  # move on (a saved position) and bookmark, twice
+                await websocket.send_str(f'["stdin", "{keys}"]')
+                await asyncio.sleep(0.5)
+            deadline = time.monotonic() + 3
+            with suppress(TimeoutError):
+                while (left := deadline - time.monotonic()) > 0:
+                    message = await asyncio.wait_for(websocket.receive(), left)
+                    if isinstance(message.data, bytes):
+                        received += message.data
+            await websocket.close()
+            return bytes(received)
+
+    with serving(tmp_path, content) as server:
+        shown = asyncio.run(scenario(server))
+        assert server.terminate() == 0
+        server.assert_nothing_left()
+    # Two sections on from the first (1, 2, 3), not from where the host left off (2, 3, 4).
+    total = len(article.sections)
+    assert total >= 4
+    assert f"Section 3 of {total}".encode() in shown
+    assert f"Section 4 of {total}".encode() not in shown
+    assert b"Resumed" not in shown and b"--fresh" not in shown
+    after = {path.name: path.read_bytes() for path in data.iterdir()}
+    assert after == before, "a browser session changed the host's bookmark database"
 
 
 # -- a real browser --------------------------------------------------------------------------------------------

@@ -131,6 +131,7 @@ def run(ctx: Context) -> int:
     args = ctx.args
     settings = ctx.settings
     kiosk = bool(args.kiosk or settings.kiosk)
+    web_session = bool(getattr(args, "web_session", False))
     if kiosk:
         from kreader.kiosk import sanitize_environment
 
@@ -197,6 +198,16 @@ def run(ctx: Context) -> int:
         with SignalGuard() as guard:
             status = run_kiosk(build, guard.run)
         return status
+    elif web_session:
+        # One browser's session of `kreader serve`: anyone who can reach the page gets one, so it neither
+        # reads nor writes the host's bookmarks, reading position, search cache or settings file. Each session
+        # keeps its own in memory while its page is open.
+        from kreader.store import Store
+
+        app = make_app(
+            library, Store.in_memory(), settings, start=start, notices=notices, theme=args.theme
+        )
+        app.SEARCH_CACHE = False
     else:
         from kreader.store import open_store
 

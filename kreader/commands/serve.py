@@ -85,8 +85,12 @@ def parse_max_sessions(text: str) -> int:
 
 
 def session_command(args: argparse.Namespace, kiosk: bool) -> list[str]:
-    """The command each browser session runs: this Python, this kreader, the options given to serve."""
-    argv = [sys.executable, "-m", "kreader"]
+    """The command each browser session runs: this Python, this kreader, the options given to serve.
+
+    ``--web-session`` keeps each browser's bookmarks, position and preferences in its own process's memory:
+    a visitor never reads or changes the host's (nor another visitor's).
+    """
+    argv = [sys.executable, "-m", "kreader", "--web-session"]
     for name in ("content", "config", "data_dir"):
         value = getattr(args, name, None)
         if value is not None:
@@ -166,7 +170,10 @@ def run(ctx: Context) -> int:
         raise CliError(f"--public-url must start with http:// or https://, not {public_url!r}")
 
     settings = ctx.settings
-    ctx.library()  # an unreachable or empty content folder stops us here
+    library = ctx.library()  # an unreachable or empty content folder stops us here
+    from kreader.contact import featured_article
+
+    featured = featured_article(library, settings.featured or "")
     kiosk = bool(getattr(args, "kiosk", False) or settings.kiosk)
     theme = getattr(args, "theme", None)
     if theme:
@@ -203,6 +210,7 @@ def run(ctx: Context) -> int:
             max_sessions=max_sessions,
             kiosk=kiosk,
             public_url=public_url,
+            title=featured.title if featured else None,  # the page's title and home-screen name
         )
         server.serve_sockets(sockets)
     finally:
