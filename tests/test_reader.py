@@ -807,7 +807,7 @@ async def test_the_reader_keeps_its_index_in_the_cache_folder(tmp_path: Path) ->
         assert app.search_index.messages == []
 
 
-async def test_a_corrupt_index_cache_is_one_notice_and_search_still_works(tmp_path: Path) -> None:
+async def test_a_corrupt_index_cache_is_made_again_with_one_notice(tmp_path: Path) -> None:
     from kreader.search import cache_path
 
     app = build_app(tmp_path)
@@ -817,10 +817,19 @@ async def test_a_corrupt_index_cache_is_one_notice_and_search_still_works(tmp_pa
     async with app.run_test(size=SIZE) as pilot:
         await ready_index(app)
         await pilot.pause()
-        assert app.search_index is not None and app.search_index.path is None
+        assert app.search_index is not None and app.search_index.path == path
         warnings = [text for text in notices(app) if "Search index cache" in text]
-        assert len(warnings) == 1 and "\n" not in warnings[0]
+        assert len(warnings) == 1 and "\n" not in warnings[0] and "damaged" in warnings[0]
         await pilot.press("slash", *"zanzibar")
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, SearchScreen) and len(screen.hits) == 2
+    assert b"garbage" not in path.read_bytes()
+
+    # The next start has a good cache: no notice at all.
+    again = build_app(tmp_path / "again", app.library.root)
+    async with again.run_test(size=SIZE) as pilot:
+        await ready_index(again)
+        await pilot.pause()
+        assert again.search_index is not None and again.search_index.path == path
+        assert not [text for text in notices(again) if "Search index cache" in text]
