@@ -668,7 +668,7 @@ async def test_search_as_you_type_open_a_result_and_step_through_matches(tmp_pat
         assert results.option_count == 0 and str(status.content) == "No matches."
         await pilot.press("backspace")
         await pilot.pause()
-        assert results.option_count == 2 and str(status.content) == "2 sections"
+        assert results.option_count == 2 and str(status.content) == "Found in 2 places"
 
         # enter opens the best result, scrolled to the match, which is marked.
         await pilot.press("enter")
