@@ -35,7 +35,7 @@ from kreader.kiosk import KioskPolicy, is_key_allowed, is_staff_chord
 from kreader.messages import LibraryChanged, StartOver
 from kreader.safetext import clean
 from kreader.screens.pin import PinScreen
-from kreader.screens.reader import ReaderScreen, StartAt
+from kreader.screens.reader import SEARCH_KEYS, ReaderScreen, StartAt
 from kreader.screens.unavailable import UnavailableScreen
 from kreader.settings import Settings
 from kreader.store import Store
@@ -185,9 +185,20 @@ class KioskApp(KReaderApp, inherit_bindings=False):
                     self.open_pin()
                     return
                 in_dialog = isinstance(self.screen, ModalScreen)
-                if not is_key_allowed(event.key, in_dialog=in_dialog, character=event.character):
+                if not (
+                    is_key_allowed(event.key, in_dialog=in_dialog, character=event.character)
+                    or self._is_search_key(event.key)
+                ):
                     return
         await super().on_event(event)
+
+    def _is_search_key(self, key: str) -> bool:
+        """``N`` and ``escape`` while the reader shows a search: the footer offers them as Prev match and End
+        search (a touch on those keys sends them too), and they act on nothing else."""
+        reader = self._reader
+        return (
+            key in SEARCH_KEYS and reader is not None and self.screen is reader and reader.searching
+        )
 
     def open_pin(self) -> None:
         """Show the staff PIN prompt (once); the right PIN ends the kiosk."""

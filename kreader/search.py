@@ -15,7 +15,8 @@ parentheses and SQL are plain text. Ranking: rows matching in a heading (or an a
 its first row) first, then rows holding every word whole, then ``bm25`` with heavier headings.
 
 The index lives in a cache file per library folder (`SearchIndex.open`), re-indexing only the files
-whose content changed; a cache that cannot be used (damaged, locked, unwritable, from a newer
+whose content changed; a damaged cache file (not a database, or of the wrong shape) is deleted and
+made again, with one line in ``messages``; one that cannot be used (locked, unwritable, from a newer
 kreader) gives an index in memory and one line in ``messages``. `SearchIndex.build` keeps it in
 memory only (the kiosk: nothing is written). Several processes may share one cache file (WAL,
 busy timeout, every update inside ``BEGIN IMMEDIATE``).
@@ -696,6 +697,58 @@ class IndexUnavailable(Exception):
     """The cache file cannot be used; the reason is the message."""
 
 
+class _Damaged(IndexUnavailable):
+    """The cache file is not a database, or not one of the shape this kreader writes: it can be
+    deleted and made again (a cache holds nothing the library cannot give back)."""
+
+    def __init__(self, reason: str, identity: tuple[int, int] | None = None) -> None:
+        super().__init__(reason)
+        self.identity = identity
+        """(device, inode) of the file judged damaged, to delete only that file."""
+
+
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+
+
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def _is_damage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the file itself is bad (rather than busy, read-only or missing)."""
+    if isinstance(exc, _Damaged):
+        return True
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = _primary_code(exc)
+    if code is not None:
+        return code in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    return "malformed" in str(exc) or "not a database" in str(exc)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _remove_cache(path: Path, identity: tuple[int, int] | None = None) -> None:
+    """Delete the cache file at ``path`` with its WAL and shared-memory files (a WAL left beside a new
+    file could be replayed into it). With ``identity``, only if ``path`` is still that file: another
+    kreader that found it damaged at the same moment may already have made a new one, which is kept."""
+    if identity is not None and _identity(path) != identity:
+        return
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+
+
 class SearchIndex:
     """The search index of one library, over one SQLite connection.
 
@@ -745,21 +798,48 @@ class SearchIndex:
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> SearchIndex:
         """The index of ``library`` in its cache file, re-indexing only the files whose content
-        changed and dropping those that are gone. A cache that cannot be used (damaged, of the
-        wrong shape, from a newer kreader, unwritable, or locked by another process for longer
-        than ``busy_timeout_ms``) gives an index in memory, with one line in ``messages``."""
+        changed and dropping those that are gone.
+
+        A damaged cache file (not a database, or of the wrong shape) is deleted and made again, with
+        one line in ``messages``, so the next start finds a good one. A cache that cannot be used
+        (from a newer kreader, unwritable, or locked by another process for longer than
+        ``busy_timeout_ms``) gives an index in memory, with one line in ``messages``.
+        """
         path = cache_path(library.root, cache_dir)
         try:
-            db = _connect(path, busy_timeout_ms)
+            return cls._open_file(library, path, busy_timeout_ms)
+        except _Damaged as exc:
+            damage = exc
         except (sqlite3.Error, OSError, IndexUnavailable) as exc:
             return cls._in_memory_after(library, path, exc)
+        try:
+            _remove_cache(path, damage.identity)
+            index = cls._open_file(library, path, busy_timeout_ms)
+        except (sqlite3.Error, OSError, IndexUnavailable) as exc:
+            return cls._in_memory_after(library, path, exc)
+        index.messages.append(f"Search index cache {path} was damaged ({damage}); made it again.")
+        return index
+
+    @classmethod
+    def _open_file(cls, library: Library, path: Path, busy_timeout_ms: int) -> SearchIndex:
+        """The index in the cache file at ``path``, brought up to date; raises `_Damaged` for a file
+        that should be made again, `IndexUnavailable`, `sqlite3.Error` or `OSError` otherwise."""
+        identity = _identity(path)
+        try:
+            db = _connect(path, busy_timeout_ms)
+        except (sqlite3.Error, _Damaged) as exc:
+            if _is_damage(exc):
+                raise _Damaged(_reason(exc), identity) from exc
+            raise
         index = cls(db, _articles_of(library), path, [])
         try:
             index._sync(_files_of(library))
-        except (sqlite3.Error, OSError) as exc:
+        except BaseException as exc:
             with contextlib.suppress(sqlite3.Error):
                 db.close()
-            return cls._in_memory_after(library, path, exc)
+            if _is_damage(exc):
+                raise _Damaged(_reason(exc), identity) from exc
+            raise
         return index
 
     @classmethod
@@ -799,9 +879,9 @@ class SearchIndex:
     @classmethod
     def _in_memory_after(cls, library: Library, path: Path, exc: BaseException) -> SearchIndex:
         index = cls.build(library)
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         index.messages.append(
-            f"Search index cache {path} not used ({reason}); searching from memory this session."
+            f"Search index cache {path} not used ({_reason(exc)}); searching from memory this"
+            " session."
         )
         return index
 
@@ -965,10 +1045,15 @@ class SearchIndex:
                 return []
 
     def _failed(self, exc: sqlite3.Error) -> None:
-        """Note, once, that queries fail (the lock held): the reader says so, never crashes."""
+        """Note, once, that queries fail (the lock held): the reader says so, never crashes. A file
+        found damaged only now (its header and file list were fine at `open`) is deleted, so the next
+        start makes it again rather than failing the same way."""
         message = f"Search index cache {self.path} failed ({exc}); restart kreader to rebuild it."
         if message not in self.messages:
             self.messages.append(message)
+            if self.path is not None and _is_damage(exc):
+                with contextlib.suppress(OSError):
+                    _remove_cache(self.path)
 
     def _search(self, parsed: Query, limit: int) -> list[Hit]:
         match = _expressions(parsed)
@@ -1166,6 +1251,12 @@ class SearchIndex:
         )  # fmt: skip
 
 
+def _reason(exc: BaseException) -> str:
+    """The first line of an exception's message, for a one-line notice."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
     """A connection to the cache file at ``path``, its schema checked (or made, or remade when an
     older kreader wrote it); raises `IndexUnavailable`, `sqlite3.Error` or `OSError`."""
@@ -1210,14 +1301,19 @@ def _connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Conn
                     db.execute("ROLLBACK")
                 raise
         # A file of the right version but the wrong shape fails here, not at the first query.
-        db.execute(
-            "SELECT name, article_id, title, position, size, mtime_ns, hash FROM files LIMIT 0"
-        ).fetchall()
-        db.execute(
-            "SELECT id, file, article_id, section_no, section_id, section_title, chunk_no, anchor,"
-            " headings FROM chunks LIMIT 0"
-        ).fetchall()
-        db.execute("SELECT rowid, context, heading, body, kind FROM fts LIMIT 0").fetchall()
+        try:
+            db.execute(
+                "SELECT name, article_id, title, position, size, mtime_ns, hash FROM files LIMIT 0"
+            ).fetchall()
+            db.execute(
+                "SELECT id, file, article_id, section_no, section_id, section_title, chunk_no,"
+                " anchor, headings FROM chunks LIMIT 0"
+            ).fetchall()
+            db.execute("SELECT rowid, context, heading, body, kind FROM fts LIMIT 0").fetchall()
+        except sqlite3.OperationalError as exc:
+            if _primary_code(exc) in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in str(exc):
+                raise
+            raise _Damaged(f"of the wrong shape: {_reason(exc)}") from exc
     except BaseException:
         db.close()
         raise

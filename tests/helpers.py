@@ -9,6 +9,8 @@ import asyncio
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Static
+from textual.widgets._footer import FooterKey
 
 from kreader.app import KReaderApp, StartAt
 from kreader.content import Library, load_library
@@ -143,6 +145,28 @@ def shown(app: KReaderApp) -> tuple[str, str]:
     reader = app.reader()
     assert reader.article is not None and reader.section is not None
     return reader.article.id, reader.section.id
+
+
+def footer_keys(app: KReaderApp) -> list[tuple[str, str]]:
+    """(key, description) of every key the reader's footer shows, left to right."""
+    return [(key.key, key.description) for key in app.reader().query(FooterKey)]
+
+
+def footer_key(app: KReaderApp, key: str) -> FooterKey:
+    """The footer's entry for ``key`` (to click it)."""
+    return next(entry for entry in app.reader().query(FooterKey) if entry.key == key)
+
+
+def search_bar(app: KReaderApp) -> str | None:
+    """The text of the reader's search bar, ``None`` while it is hidden."""
+    bar = app.reader().query_one("#search-bar", Static)
+    return str(bar.content) if bar.display else None
+
+
+async def matches_listed(pilot: Pilot[None]) -> None:
+    """Wait for the reader to list every match of the search just chosen (a thread does it)."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
 
 
 def notices(app: KReaderApp) -> list[str]:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import footer_key, footer_keys, matches_listed, search_bar
 from textual import events
 from textual.pilot import Pilot, _get_mouse_message_arguments
 
@@ -101,6 +102,65 @@ async def test_reading_keys_work(content_dir: Path) -> None:
         assert type(app.screen).__name__ == "SearchScreen"
         await pilot.press("escape")
         assert isinstance(app.screen, ReaderScreen)
+
+
+async def test_a_visitor_sees_the_search_mode_and_can_end_it(content_dir: Path) -> None:
+    clock = FakeClock()
+    app = kiosk(content_dir, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        reading = footer_keys(app)
+        assert reading[:2] == [("n", "Next"), ("p", "Back")]
+        await pilot.press("N", "escape")  # no search: inert, as every key outside the kiosk's few
+        await pilot.pause()
+        assert app.reader().section is not None and app.reader().section.id == "overview"
+
+        for _ in range(200):  # the index is built in a thread after the first frame
+            await app.workers.wait_for_complete()
+            if app.search_index is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert app.search_index is not None
+        total = len(app.search_index.occurrences("nmda"))
+        assert total >= 3
+        await pilot.press("slash", *"nmda", "enter")
+        await matches_listed(pilot)
+        reader = app.reader()
+        assert app.screen is reader and reader.searching
+        keys = footer_keys(app)
+        assert keys[:3] == [("n", "Next match"), ("N", "Prev match"), ("escape", "End search")]
+        assert ("p", "Back") not in keys and ("question_mark", "Help") in keys
+        bar = search_bar(app)
+        assert bar is not None and bar.startswith("Searching for nmda · match ")
+        position = int(bar.split("match ")[1].split(" of ")[0])
+        assert bar.endswith(f" of {total}")
+
+        # N and escape act while a search is on (the kiosk lets them through only then).
+        await pilot.press("n")
+        await pilot.pause()
+        assert search_bar(app) == f"Searching for nmda · match {position % total + 1} of {total}"
+        await pilot.press("N")
+        await pilot.pause()
+        assert search_bar(app) == f"Searching for nmda · match {position} of {total}"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not reader.searching and search_bar(app) is None
+        assert footer_keys(app) == reading
+        assert app.is_running and app.screen is reader
+
+        # A touch on the footer's "esc End search" ends a search too.
+        await pilot.press("slash", *"nmda", "enter")
+        await matches_listed(pilot)
+        assert reader.searching
+        await pilot.click(footer_key(app, "escape"))
+        await pilot.pause()
+        assert not reader.searching and footer_keys(app) == reading
+
+        # The idle reset forgets a search for the next visitor.
+        await pilot.press("slash", *"nmda", "enter")
+        await matches_listed(pilot)
+        await go_idle(app, pilot, clock)
+        assert not reader.searching and search_bar(app) is None
 
 
 async def test_idle_reset_clears_visitor_and_shows_featured_start(content_dir: Path) -> None:

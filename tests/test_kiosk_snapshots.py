@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from helpers import ready_index
 from textual.pilot import Pilot
 
 from kreader.content import load_library
@@ -64,3 +65,16 @@ def test_kiosk_contact_view_with_qr_code(snap_compare: Any, content_dir: Path) -
 
 def test_kiosk_pin_prompt(snap_compare: Any, content_dir: Path) -> None:
     assert snap_compare(kiosk(content_dir), press=["f12", "1", "2"], terminal_size=(100, 30))
+
+
+def test_kiosk_search_mode_small(snap_compare: Any, content_dir: Path) -> None:
+    """At 80x24: the search bar and the search's keys fit above the contact lines' footer."""
+    app = kiosk(content_dir)
+
+    async def search(pilot: Pilot[None]) -> None:
+        await ready_index(app)
+        await pilot.press("slash", *"trauma", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=search)

@@ -16,8 +16,12 @@ from helpers import (
     click_contents,
     click_text,
     cursor_place,
+    footer_key,
+    footer_keys,
+    matches_listed,
     notices,
     ready_index,
+    search_bar,
     shown,
     tree,
     view,
@@ -668,7 +672,7 @@ async def test_search_as_you_type_open_a_result_and_step_through_matches(tmp_pat
         assert results.option_count == 0 and str(status.content) == "No matches."
         await pilot.press("backspace")
         await pilot.pause()
-        assert results.option_count == 2 and str(status.content) == "2 sections"
+        assert results.option_count == 2 and str(status.content) == "Found in 2 places"
 
         # enter opens the best result, scrolled to the match, which is marked.
         await pilot.press("enter")
@@ -740,6 +744,77 @@ async def test_search_the_bundled_article(tmp_path: Path, content_dir: Path) -> 
         assert cursor_place(app) == Place(*shown(app), pane.layout_.anchor_at(line))
 
 
+async def test_the_footer_shows_the_search_mode_and_its_keys_do_what_it_says(
+    tmp_path: Path,
+) -> None:
+    app = build_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready_index(app)
+        reading = footer_keys(app)
+        assert reading[:2] == [("n", "Next"), ("p", "Prev")]
+        assert ("c", "Contents") in reading and ("q", "Quit") in reading
+        assert not {"N", "escape"} & {key for key, _ in reading}
+        assert search_bar(app) is None
+
+        # "opening" is five times in alpha's first section; the best result is the first of them.
+        assert app.search_index is not None
+        total = len(app.search_index.occurrences("opening"))
+        assert total >= 5
+        await pilot.press("slash", *"opening", "enter")
+        await matches_listed(pilot)
+        assert top(app) is app.reader() and shown(app) == ("alpha", "overview")
+        keys = footer_keys(app)
+        assert keys[:3] == [("n", "Next match"), ("N", "Prev match"), ("escape", "End search")]
+        # The section keys leave the footer to the search's (they would push q Quit off 80 columns).
+        assert not {"p", "c", "B"} & {key for key, _ in keys}
+        assert ("q", "Quit") in keys and ("slash", "Search") in keys
+        assert search_bar(app) == f"Searching for opening · match 1 of {total}"
+        pane = view(app)
+        first = pane.highlight
+
+        # n and N step through the matches, and the bar follows.
+        await pilot.press("n")
+        await pilot.pause()
+        assert search_bar(app) == f"Searching for opening · match 2 of {total}"
+        assert pane.highlight is not None and pane.highlight != first
+        await pilot.press("N")
+        await pilot.pause()
+        assert search_bar(app) == f"Searching for opening · match 1 of {total}"
+        assert pane.highlight == first
+        await pilot.press("N")
+        await pilot.pause()
+        assert search_bar(app) == f"Searching for opening · match {total} of {total}"
+        await pilot.press("n")
+        await pilot.pause()
+        assert search_bar(app) == f"Searching for opening · match 1 of {total}"
+
+        # Unlisted keys still act: ] is the next section, and the search goes on.
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "start-here") and app.reader().searching
+
+        # escape ends the search: the footer and the keys are the reading ones again.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.reader().searching and search_bar(app) is None
+        assert footer_keys(app) == reading
+        assert pane.highlight is None
+        await pilot.press("n")
+        await pilot.pause()
+        assert shown(app) == ("alpha", "middle-part")
+        await pilot.press("N", "escape")  # nothing to step through or end
+        await pilot.pause()
+        assert shown(app) == ("alpha", "middle-part") and footer_keys(app) == reading
+
+        # The footer's keys are buttons: a click on "esc End search" ends a search too.
+        await pilot.press("slash", *"zanzibar", "enter")
+        await matches_listed(pilot)
+        assert search_bar(app) == "Searching for zanzibar · match 2 of 2"
+        await pilot.click(footer_key(app, "escape"))
+        await pilot.pause()
+        assert search_bar(app) is None and footer_keys(app) == reading
+
+
 # -- themes --------------------------------------------------------------------------------------------
 
 
@@ -807,7 +882,7 @@ async def test_the_reader_keeps_its_index_in_the_cache_folder(tmp_path: Path) ->
         assert app.search_index.messages == []
 
 
-async def test_a_corrupt_index_cache_is_one_notice_and_search_still_works(tmp_path: Path) -> None:
+async def test_a_corrupt_index_cache_is_made_again_with_one_notice(tmp_path: Path) -> None:
     from kreader.search import cache_path
 
     app = build_app(tmp_path)
@@ -817,10 +892,19 @@ async def test_a_corrupt_index_cache_is_one_notice_and_search_still_works(tmp_pa
     async with app.run_test(size=SIZE) as pilot:
         await ready_index(app)
         await pilot.pause()
-        assert app.search_index is not None and app.search_index.path is None
+        assert app.search_index is not None and app.search_index.path == path
         warnings = [text for text in notices(app) if "Search index cache" in text]
-        assert len(warnings) == 1 and "\n" not in warnings[0]
+        assert len(warnings) == 1 and "\n" not in warnings[0] and "damaged" in warnings[0]
         await pilot.press("slash", *"zanzibar")
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, SearchScreen) and len(screen.hits) == 2
+    assert b"garbage" not in path.read_bytes()
+
+    # The next start has a good cache: no notice at all.
+    again = build_app(tmp_path / "again", app.library.root)
+    async with again.run_test(size=SIZE) as pilot:
+        await ready_index(again)
+        await pilot.pause()
+        assert again.search_index is not None and again.search_index.path == path
+        assert not [text for text in notices(again) if "Search index cache" in text]

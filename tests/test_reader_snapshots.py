@@ -109,9 +109,26 @@ def test_search_match_in_the_text(snap_compare: Any, tmp_path: Path) -> None:
         await pilot.pause()
         await type_in_field(pilot, "rodent")
         await pilot.press("enter")
+        await pilot.app.workers.wait_for_complete()  # the matches are counted in a thread
         await pilot.pause()
 
     assert snap_compare(reader(tmp_path), terminal_size=(100, 30), run_before=search)
+
+
+def test_search_mode(snap_compare: Any, tmp_path: Path) -> None:
+    """At 80x24: the search bar (query, "match 2 of N") above a footer of the search's keys."""
+
+    async def search_and_step(pilot: Pilot[None]) -> None:
+        await ready(pilot)
+        await pilot.press("slash")
+        await pilot.pause()
+        await type_in_field(pilot, "nmda")
+        await pilot.press("enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("n")
+        await pilot.pause()
+
+    assert snap_compare(reader(tmp_path), terminal_size=(80, 24), run_before=search_and_step)
 
 
 def test_help(snap_compare: Any, tmp_path: Path) -> None:

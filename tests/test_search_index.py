@@ -270,20 +270,29 @@ def test_edit_rename_and_delete_are_picked_up(tmp_path: Path) -> None:
     assert len(deleted) == 4
 
 
-def test_a_corrupt_cache_gives_an_index_in_memory_and_one_line(tmp_path: Path) -> None:
+def test_a_corrupt_cache_is_made_again_with_one_line(tmp_path: Path) -> None:
     library = load_library(write(tmp_path / "lib", {"node.md": NODE}))
     path = cache_path(library.root)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"this is not a database\n" * 200)
+    Path(f"{path}-wal").write_bytes(b"a stale write-ahead log\n" * 10)
     index = SearchIndex.open(library)
-    assert index.path is None
+    assert index.path == path, "the cache file is made again, not left for memory"
     assert len(index.messages) == 1 and "\n" not in index.messages[0]
-    assert str(path) in index.messages[0]
+    assert str(path) in index.messages[0] and "damaged" in index.messages[0]
     assert index.search("spawn")
-    assert path.read_bytes() == b"this is not a database\n" * 200, "left alone"
+    index.close()
+    assert b"this is not a database" not in path.read_bytes()
+    # The next start finds a good cache: no notice, nothing re-indexed.
+    again = SearchIndex.open(library)
+    assert again.path == path and again.messages == []
+    assert again.stats["reindexed"] == 0 and again.search("spawn")
+    again.close()
 
 
-def test_a_cache_of_the_wrong_shape_or_a_newer_kreader_is_not_used(tmp_path: Path) -> None:
+def test_a_cache_of_the_wrong_shape_is_made_again_but_a_newer_kreaders_is_not_used(
+    tmp_path: Path,
+) -> None:
     library = load_library(write(tmp_path / "lib", {"node.md": NODE}))
     path = cache_path(library.root)
     path.parent.mkdir(parents=True)
@@ -293,7 +302,10 @@ def test_a_cache_of_the_wrong_shape_or_a_newer_kreader_is_not_used(tmp_path: Pat
     db.commit()
     db.close()
     wrong = SearchIndex.open(library)
-    assert wrong.path is None and len(wrong.messages) == 1 and wrong.search("spawn")
+    assert wrong.path == path and len(wrong.messages) == 1 and wrong.search("spawn")
+    assert "wrong shape" in wrong.messages[0]
+    wrong.close()
+    assert SearchIndex.open(library).messages == []
 
     db = sqlite3.connect(path)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
@@ -301,6 +313,52 @@ def test_a_cache_of_the_wrong_shape_or_a_newer_kreader_is_not_used(tmp_path: Pat
     db.close()
     newer = SearchIndex.open(library)
     assert newer.path is None and "newer kreader" in newer.messages[0]
+    assert newer.search("spawn")
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1, "left alone"
+    db.close()
+
+
+def test_a_damaged_cache_that_cannot_be_removed_gives_an_index_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = load_library(write(tmp_path / "lib", {"node.md": NODE}))
+    path = cache_path(library.root)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not a database\n" * 200)
+
+    def refuse(name: object) -> None:
+        raise PermissionError(13, "Permission denied", str(name))
+
+    monkeypatch.setattr(os, "unlink", refuse)  # a folder this user may read but not change
+    index = SearchIndex.open(library)
+    assert index.path is None and len(index.messages) == 1 and index.search("spawn")
+    assert "from memory" in index.messages[0]
+
+
+def test_pages_found_damaged_at_a_query_are_made_again_at_the_next_start(tmp_path: Path) -> None:
+    library = load_library(write(tmp_path / "lib", {"node.md": NODE}))
+    first = SearchIndex.open(library)
+    path = first.path
+    assert path is not None
+    first.close()
+    # Spoil the stored text, not the full-text index: `open` (schema, file list, index) still succeeds.
+    db = sqlite3.connect(path)
+    page = db.execute("PRAGMA page_size").fetchone()[0]
+    roots = dict(db.execute("SELECT name, rootpage FROM sqlite_master").fetchall())
+    db.close()
+    data = bytearray(path.read_bytes())
+    for table in ("fts_content", "fts_docsize"):
+        start = (roots[table] - 1) * page
+        data[start : start + page] = b"\xa5" * page
+    path.write_bytes(bytes(data))
+    damaged = SearchIndex.open(library)
+    assert damaged.path == path and damaged.messages == []
+    assert damaged.search("spawn") == [] and len(damaged.messages) == 1
+    assert "restart kreader" in damaged.messages[0]
+    damaged.close()
+    again = SearchIndex.open(library)
+    assert again.path == path and again.messages == [] and again.search("spawn")
 
 
 def test_an_older_cache_is_rebuilt_in_place(tmp_path: Path) -> None:

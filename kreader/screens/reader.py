@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 from urllib.parse import unquote
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
@@ -29,7 +29,7 @@ from kreader.content import Article, Library, Section
 from kreader.layout import Layouts, Palette, SectionLayout
 from kreader.messages import IndexReady, LibraryChanged, PreferenceChanged, StartOver
 from kreader.safetext import clean_line, plain, plain_line
-from kreader.search import Hit, SearchIndex
+from kreader.search import MAX_OCCURRENCES, Hit, SearchIndex
 from kreader.store import Bookmark, Position, Store
 from kreader.widgets.contents import ContentsTree, Place
 from kreader.widgets.footer import KeysFooter
@@ -72,8 +72,17 @@ KIOSK_ONLY = frozenset({"back", "mark", "marks", "contact", "start_over"})
 ``bookmarks`` on the keys a visitor reads in the footer; the reader gives ``b`` to paging back, as less does)."""
 HISTORY_LIMIT = 50
 """Jumps that backspace can undo."""
-KIOSK_FOOTER_ORDER = ("n", "p", "slash", "b", "B", "c", "s", "question_mark")
+KIOSK_FOOTER_ORDER = ("n", "N", "escape", "p", "slash", "b", "B", "c", "s", "question_mark")
 """The kiosk's footer reads in its own order (``c`` is Contact there, after the reading keys)."""
+SEARCH_ACTIONS = frozenset({"next_match", "previous_match", "end_search"})
+"""Actions that act, and are listed in the footer, only while a search is active."""
+SEARCH_KEYS = frozenset({"N", "escape"})
+"""Keys that mean something only while a search is active (the kiosk lets them through then)."""
+UNLISTED_WHILE_SEARCHING = frozenset(
+    {"previous", "back", "toggle_contents", "bookmarks", "contact", "start_over"}
+)
+"""Actions that keep their keys during a search but leave the footer to the search's keys: with them the
+footer would be wider than 80 columns and cut off its last keys (``q Quit`` in the reader)."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,12 @@ class ReaderScreen(Screen[None]):
     """Contents on the left, the current section on the right."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n,right_square_bracket", "next", "Next"),
+        # While a search is active n is the next match; ] is always the next section.
+        Binding("n", "next_match", "Next match"),
+        Binding("N", "previous_match", "Prev match"),
+        Binding("escape", "end_search", "End search"),
+        Binding("n", "next", "Next"),
+        Binding("right_square_bracket", "next", "Next", show=False),
         Binding("p,left_square_bracket", "previous", "Prev"),
         Binding("p,left_square_bracket", "back", "Back"),
         Binding("c", "toggle_contents", "Contents"),
@@ -103,8 +117,6 @@ class ReaderScreen(Screen[None]):
         Binding("B", "marks", "Marks"),
         Binding("c", "contact", "Contact"),
         Binding("s", "start_over", "Start over"),
-        Binding("N", "previous_match", "Prev match", show=False),
-        Binding("escape", "clear_search", "Clear search", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("b,shift+space,ctrl+b", "page_up", "Page up", show=False),
@@ -136,6 +148,19 @@ class ReaderScreen(Screen[None]):
             keys = self._bindings.key_to_bindings
             ordered = {key: keys[key] for key in KIOSK_FOOTER_ORDER if key in keys}
             self._bindings.key_to_bindings = ordered | keys
+        self._reading_bindings = self._bindings
+        self._searching_bindings = BindingsMap.from_keys(
+            {
+                key: [
+                    replace(binding, show=False)
+                    if binding.action in UNLISTED_WHILE_SEARCHING
+                    else binding
+                    for binding in bindings
+                ]
+                for key, bindings in self._bindings.key_to_bindings.items()
+            }
+        )
+        """The same keys with fewer of them listed, so the footer has room for the search's keys."""
         self.library = library
         self.store = store
         self.layouts = layouts
@@ -174,10 +199,12 @@ class ReaderScreen(Screen[None]):
                 )
             yield Static("", id="kiosk-contact")
             yield Static("", id="kiosk-disclaimer")
+            yield Static("", id="search-bar")
             yield KeysFooter(show_command_palette=False)
         else:
             # Compact and without the palette hint (ctrl+p still opens it), so every key, q included, fits
             # in 80 columns.
+            yield Static("", id="search-bar")
             yield KeysFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -197,7 +224,10 @@ class ReaderScreen(Screen[None]):
             self.update_contact()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Which keys act in this mode: the kiosk has its own few, the reader all of its own."""
+        """Which keys act in this mode: the kiosk has its own few, the reader all of its own; the search's
+        keys only while a search is active."""
+        if action in SEARCH_ACTIONS:
+            return self.searching
         if action in READER_ONLY:
             return not self.kiosk
         if action in KIOSK_ONLY:
@@ -319,7 +349,7 @@ class ReaderScreen(Screen[None]):
 
     def go_home(self, article_id: str) -> None:
         """Forget the search and show an article's first section (the kiosk's start screen)."""
-        self.end_search(quiet=True)
+        self.end_search()
         article = self.library.article(article_id) or self.library.articles[0]
         self.open(article, article.sections[0], save=False)
 
@@ -360,7 +390,7 @@ class ReaderScreen(Screen[None]):
         )
         self.library = library
         self.search_index = None
-        self.end_search(quiet=True)
+        self.end_search()
         article = (
             library.article(current[0]) or library.article(self.featured) or library.articles[0]
         )
@@ -437,10 +467,10 @@ class ReaderScreen(Screen[None]):
     # -- actions -----------------------------------------------------------------------------------------
 
     def action_next(self) -> None:
-        if self.search_query:
-            self.step_match(1)
-        else:
-            self.step(1)
+        self.step(1)
+
+    def action_next_match(self) -> None:
+        self.step_match(1)
 
     def action_previous(self) -> None:
         self.step(-1)
@@ -449,8 +479,7 @@ class ReaderScreen(Screen[None]):
         self.step(-1)
 
     def action_previous_match(self) -> None:
-        if self.search_query:
-            self.step_match(-1)
+        self.step_match(-1)
 
     def action_toggle_contents(self) -> None:
         contents = self.query_one(ContentsTree)
@@ -481,11 +510,12 @@ class ReaderScreen(Screen[None]):
 
         self.app.push_screen(SearchScreen(self.search_index), chosen)
 
-    def action_clear_search(self) -> None:
+    def action_end_search(self) -> None:
         self.end_search()
 
-    def end_search(self, *, quiet: bool = False) -> None:
-        """Stop stepping through matches: ``n`` and ``p`` move between sections again."""
+    def end_search(self) -> None:
+        """Stop stepping through matches: ``n`` and ``p`` move between sections again, and the footer
+        says so (the search bar goes; no notice is needed)."""
         if not self.search_query:
             return
         self.search_query = ""
@@ -494,8 +524,7 @@ class ReaderScreen(Screen[None]):
         view = self.query_one(SectionView)
         view.highlight = None
         view.refresh()
-        if not quiet:
-            self.notify("Search cleared: n and p step through sections again.", timeout=2)
+        self._search_mode_changed()
 
     def action_bookmark(self) -> None:
         """Bookmark this place, or remove the bookmark already here."""
@@ -662,7 +691,7 @@ class ReaderScreen(Screen[None]):
         self._match_index = (self._match_index + delta) % len(matches)
         hit = matches[self._match_index]
         self.show_match(hit.article_id, hit.section_id, hit.term, hit.occurrence, hit.fraction)
-        self.notify(f"Match {self._match_index + 1} of {len(matches)}", timeout=1.5)
+        self._update_search_bar()
 
     def start_matches(self, query: str, article_id: str, section_id: str, occurrence: int) -> None:
         """Make ``query`` the active search, positioned at the chosen result.
@@ -674,6 +703,7 @@ class ReaderScreen(Screen[None]):
         self._chosen = (article_id, section_id, occurrence)
         self._matches = None
         self._match_index = -1
+        self._search_mode_changed()
         if self.search_index is not None:
             self._list_matches(self.search_index, query)
 
@@ -686,6 +716,45 @@ class ReaderScreen(Screen[None]):
         if query == self.search_query and self._matches is None:
             self._matches = matches
             self._match_index = self._position_in(matches)
+            self._update_search_bar()
+
+    @property
+    def searching(self) -> bool:
+        """Whether a search is active (``n``, ``N`` and ``escape`` are the search's keys)."""
+        return bool(self.search_query)
+
+    def _search_mode_changed(self) -> None:
+        """Show the search bar and the search's keys in the footer, or put the reading keys back."""
+        searching = self.searching
+        self._bindings = self._searching_bindings if searching else self._reading_bindings
+        self.set_class(searching, "-searching")
+        self._update_search_bar()
+        self.refresh_bindings()
+
+    def search_position(self) -> str:
+        """Where the reader is among the matches: "match 3 of 20", or what is known so far."""
+        matches = self._matches
+        if matches is None:
+            return "counting matches…"
+        if not matches:
+            return "no matches"
+        count = len(matches)
+        total = f"{count:,}{'+' if count >= MAX_OCCURRENCES else ''}"
+        if self._match_index < 0:
+            return f"{total} match{'es' if count != 1 else ''}"
+        return f"match {self._match_index + 1:,} of {total}"
+
+    def _update_search_bar(self) -> None:
+        if not self.searching:
+            return
+        self.query_one("#search-bar", Static).update(
+            Text.assemble(
+                "Searching for ",
+                plain_line(self.search_query, "bold"),
+                " · ",
+                self.search_position(),
+            )
+        )
 
     def _position_in(self, matches: list[Hit]) -> int:
         """Where the chosen result stands among all matches (-1 if it is not among them)."""

@@ -40,6 +40,12 @@ def hit_label(hit: Hit) -> Text:
     return label
 
 
+def places(count: int) -> str:
+    """The status line for ``count`` results: each is a section or a subsection, so they are "places"."""
+    more = "+" if count >= RESULT_LIMIT else ""
+    return f"Found in {count}{more} place{'s' if count != 1 or more else ''}"
+
+
 @dataclass(frozen=True)
 class SearchChoice:
     """The result a reader opened, and the query that found it (``n`` and ``N`` then follow it)."""
@@ -103,10 +109,7 @@ class SearchScreen(ModalScreen[SearchChoice | None]):
         results.add_options(options)
         if self.hits:
             results.highlighted = 0
-            count = len(self.hits)
-            status.update(
-                f"{count}{'+' if count >= RESULT_LIMIT else ''} section{'s' if count != 1 else ''}"
-            )
+            status.update(places(len(self.hits)))
         else:
             status.update("No matches.")
 
