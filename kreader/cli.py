@@ -12,10 +12,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kreader import __version__
 from kreader.errors import CliError, UserError
 from kreader.safetext import clean
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 __all__ = ["CliError", "build_parser", "main"]
 
@@ -35,12 +39,20 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def common_options(default: object = None) -> argparse.ArgumentParser:
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose messages are cleaned: an error echoes the arguments it did not understand,
+    and an argument can hold an escape sequence that would otherwise reach the terminal."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        super()._print_message(clean(message), file)
+
+
+def common_options(default: object = None) -> Parser:
     """Options every command understands: where the content, the data and the settings are.
 
     Subcommands get ``default=SUPPRESS`` so an option given before the subcommand is not reset by it.
     """
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = Parser(add_help=False)
     parent.add_argument(
         "--content",
         metavar="DIR",
@@ -106,7 +118,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """
     wanted = set(SUBCOMMANDS) if argv is None else {arg for arg in argv if arg in SUBCOMMANDS}
     parent = common_options()
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="kreader",
         usage=USAGE,
         description=(
