@@ -416,6 +416,7 @@ _ANCHOR_ONLY_RE = re.compile(
     r"(?:\s*<a\s[^<>]*\b(?:id|name)\s*=[^<>]*>\s*(?:</a>)?)+\s*$", re.IGNORECASE
 )
 TASK_OPEN, TASK_DONE = "☐", "☑"
+_IMG_ALT_RE = re.compile(r"<img\s[^<>]*?\balt\s*=\s*[\"']([^\"'<>]+)[\"']", re.IGNORECASE)
 
 
 def parse(source: str) -> tuple[list[Token], dict[str, Any]]:
@@ -455,6 +456,31 @@ def prepare(tokens: Sequence[Token]) -> list[Token]:
             inline = _copy(inline, children=children, content=f"[{note}] {inline.content}")
             out[-1] = inline
             note = 0
+    return _without_empty_paragraphs(out)
+
+
+def _without_empty_paragraphs(tokens: list[Token]) -> list[Token]:
+    """``tokens`` without paragraphs that show nothing (a line of ``<a id>`` anchors or comments)."""
+    out: list[Token] = []
+    skip = 0
+    for index, token in enumerate(tokens):
+        if skip:
+            skip -= 1
+            continue
+        if (
+            token.type == "paragraph_open"
+            and index + 2 < len(tokens)
+            and tokens[index + 1].type == "inline"
+            and tokens[index + 2].type == "paragraph_close"
+            and all(
+                child.type in ("html_inline", "softbreak")
+                or (child.type == "text" and not child.content.strip())
+                for child in tokens[index + 1].children or ()
+            )
+        ):
+            skip = 2
+            continue
+        out.append(token)
     return out
 
 
@@ -492,6 +518,9 @@ def _inline_fixed(token: Token, item: Token | None) -> Token:
             fixed.append(Token("hardbreak", "br", 0))
             changed = True
         elif child.type == "html_inline" and child.content.startswith("<!--"):
+            changed = True
+        elif child.type == "html_inline" and (alt := _IMG_ALT_RE.match(child.content)):
+            fixed.append(Token("text", "", 0, content=html_text(f"<i>{alt.group(1)}</i>")))
             changed = True
         else:
             fixed.append(child)
@@ -660,10 +689,17 @@ def html_text(html: str) -> str:
 
 
 def html_is_simplified(html: str) -> bool:
-    """Whether an HTML block shows differently from the browser's rendering (anything but comments and
-    ``<a id>`` anchors, which vanish exactly as they do there)."""
+    """Whether an HTML block shows differently from a browser's rendering: it has text (shown without its
+    styling) or media. Comments, ``<a id>`` anchors and bare tags such as ``</details>`` lose nothing."""
     rest = _COMMENT_RE.sub("", html).strip()
-    return bool(rest) and not _ANCHOR_ONLY_RE.match(rest)
+    if not rest or _ANCHOR_ONLY_RE.match(rest):
+        return False
+    return bool(html_text(rest).strip()) or bool(_MEDIA_RE.search(rest))
+
+
+_MEDIA_RE = re.compile(
+    r"<(?:img|video|audio|iframe|svg|object|embed|picture|canvas|input|button|select)\b", re.I
+)
 
 
 def html_blocks(html: str, where: list[int] | None = None) -> list[Token]:
