@@ -524,16 +524,23 @@ def _add_definitions(sections: list[Section], found: list[Definition]) -> tuple[
     for section in sections:
         source = section.source
         needed: list[Definition] = []
-        for label in sorted(labels_used(source)):
-            for pool, prefix in ((references, "["), (notes, "[^")):
-                found_here = pool.get(label)
-                if found_here is None or found_here.text.strip() in source:
-                    continue
-                if prefix == "[^" and not re.search(
-                    r"\[\^" + re.escape(label), source, re.IGNORECASE
-                ):
-                    continue
-                needed.append(found_here)
+        seen: set[int] = set()
+        text = source
+        while text:  # a footnote brought in may use a reference of its own
+            more: list[Definition] = []
+            for label in sorted(labels_used(text)):
+                for pool, footnote in ((references, False), (notes, True)):
+                    found_here = pool.get(label)
+                    if found_here is None or id(found_here) in seen:
+                        continue
+                    if found_here.text.strip() in source:
+                        continue
+                    if footnote and not re.search(r"\[\^" + re.escape(label), text, re.IGNORECASE):
+                        continue
+                    seen.add(id(found_here))
+                    more.append(found_here)
+            needed += more
+            text = "\n".join(d.text for d in more if d.footnote)
         if needed:
             needed.sort(key=lambda d: d.line)
             section = replace(section, source=with_definitions(source, needed))

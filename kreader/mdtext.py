@@ -50,7 +50,7 @@ _QUICK_DECLINE_RE = re.compile(r"[\\<>&~\n\r\x00]|!\[|\[\^|\^\[")
 """What the quick path leaves to markdown-it: escapes, HTML and autolinks, entities, images, strikethrough,
 line breaks, footnotes."""
 _BACKTICKS_RE = re.compile(r"`+")
-_DELIMS_RE = re.compile(r"\*+|_+")
+_DELIMS_RE = re.compile(r"[*_]+")
 _UNSAFE_SCHEME_RE = re.compile(r"(?:javascript|vbscript|file|data):", re.IGNORECASE)
 _BRACKET_RE = re.compile(r"[\[\]`]")
 _ODD_DESTINATION_RE = re.compile(r"[\s()`\"']")
@@ -129,18 +129,64 @@ def footnote_marker(token: Token) -> str:
     return f"[{int(token.meta.get('id', 0)) + 1}]"
 
 
+_ASCII_SPACE = frozenset(" \t\n\x0b\x0c\r")
+_ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _kind(char: str) -> int:
+    """0 for whitespace, 1 for punctuation, 2 for anything else, as markdown-it tells them."""
+    if char < "\x80":
+        return 0 if char in _ASCII_SPACE else 1 if char in _ASCII_PUNCT else 2
+    if isWhiteSpace(ord(char)):
+        return 0
+    return 1 if isMdAsciiPunct(ord(char)) or isPunctChar(char) else 2
+
+
 def _flanking(text: str, start: int, end: int, hi: int) -> tuple[bool, bool, bool, bool]:
     """markdown-it's ``scanDelims`` for the run ``text[start:end]`` parsed up to ``hi``:
     (left-flanking, right-flanking, punctuation before, punctuation after)."""
-    last = text[start - 1] if start > 0 else " "
-    after = text[end] if end < hi else " "
-    last_punct = isMdAsciiPunct(ord(last)) or isPunctChar(last)
-    next_punct = isMdAsciiPunct(ord(after)) or isPunctChar(after)
-    last_space = isWhiteSpace(ord(last))
-    next_space = isWhiteSpace(ord(after))
-    left = not (next_space or (next_punct and not (last_space or last_punct)))
-    right = not (last_space or (last_punct and not (next_space or next_punct)))
-    return left, right, last_punct, next_punct
+    last = _kind(text[start - 1]) if start > 0 else 0
+    after = _kind(text[end]) if end < hi else 0
+    left = not (after == 0 or (after == 1 and last == 2))
+    right = not (last == 0 or (last == 1 and after == 2))
+    return left, right, last == 1, after == 1
+
+
+def _emphasis(
+    text: str, runs: list[tuple[int, int]], hi: int, kept: dict[int, tuple[int, int]]
+) -> bool:
+    """Match the ``*``/``_`` runs of one level (parsed up to ``hi``) as markdown-it's ``balance_pairs`` does,
+    recording in ``kept`` how many characters of each run stay text; False where the rules get subtle."""
+    stack: list[list[Any]] = []  # [marker, remaining, run start]
+    for start, end in runs:
+        marker, size = text[start], end - start
+        left, right, last_punct, next_punct = _flanking(text, start, end, hi)
+        if marker == "_":
+            can_open = left and (not right or last_punct)
+            can_close = right and (not left or next_punct)
+        else:
+            can_open, can_close = left, right
+        kept[start] = (end, size)
+        if can_open and can_close:
+            return False
+        if can_close:
+            while size and stack:
+                entry = stack[-1]
+                if entry[0] != marker:
+                    if any(other[0] == marker for other in stack):
+                        return False  # emphasis that crosses another
+                    break
+                used = min(size, entry[1])
+                size -= used
+                entry[1] -= used
+                run_end, run_kept = kept[entry[2]]
+                kept[entry[2]] = (run_end, run_kept - used)
+                kept[start] = (end, kept[start][1] - used)
+                if not entry[1]:
+                    stack.pop()
+        elif can_open:
+            stack.append([marker, size, start])
+    return True
 
 
 def _quick_text(text: str) -> str | None:
@@ -175,6 +221,8 @@ def _quick_text(text: str) -> str | None:
     code_at = {start: (end, body) for start, end, body in codes}
 
     def in_code(position: int) -> bool:
+        if not codes:
+            return False
         k = bisect_right(code_starts, position) - 1
         return k >= 0 and position < codes[k][1]
 
@@ -214,55 +262,27 @@ def _quick_text(text: str) -> str | None:
         at = text.find("[", stop + 1)
 
     # 3. emphasis, level by level: the top level (links standing as atoms) and each link's label
-    kept: dict[
-        int, tuple[int, int]
-    ] = {}  # run start -> (run end, characters of the run that stay text)
+    kept: dict[int, tuple[int, int]] = {}  # run start -> (run end, characters that stay text)
     if "*" in text or "_" in text:
+        # Each run goes to its level: the top (links standing as atoms), or the label of the link it is in.
+        groups: dict[int, list[tuple[int, int]]] = {}  # label end (n for the top level) -> runs
         link_starts = [a for a, _, _ in links]
-
-        def level(lo: int, hi: int, top: bool) -> bool:
-            stack: list[list[Any]] = []  # [marker, remaining, run start]
-            for match in _DELIMS_RE.finditer(text, lo, hi):
-                start, end = match.span()
-                if in_code(start):
-                    continue
-                if top and links:
-                    k = bisect_right(link_starts, start) - 1
-                    if k >= 0 and start < links[k][2]:
-                        continue
-                marker, size = text[start], end - start
-                left, right, last_punct, next_punct = _flanking(text, start, end, hi)
-                if marker == "_":
-                    can_open = left and (not right or last_punct)
-                    can_close = right and (not left or next_punct)
-                else:
-                    can_open, can_close = left, right
-                kept[start] = (end, size)
-                if can_open and can_close:
-                    return False
-                if can_close:
-                    while size and stack:
-                        entry = stack[-1]
-                        if entry[0] != marker:
-                            if any(other[0] == marker for other in stack):
-                                return False  # emphasis that crosses another
-                            break
-                        used = min(size, entry[1])
-                        size -= used
-                        entry[1] -= used
-                        run_end, run_kept = kept[entry[2]]
-                        kept[entry[2]] = (run_end, run_kept - used)
-                        kept[start] = (end, kept[start][1] - used)
-                        if not entry[1]:
-                            stack.pop()
-                elif can_open:
-                    stack.append([marker, size, start])
-            return True
-
-        if not level(0, n, True):
-            return None
-        for a, b, _ in links:
-            if not level(a + 1, b, False):
+        for match in _DELIMS_RE.finditer(text):
+            start = match.start()
+            if codes and in_code(start):
+                continue
+            if "*" in match.group() and "_" in match.group():
+                return None  # "**_": two runs side by side
+            key = n
+            if links:
+                k = bisect_right(link_starts, start) - 1
+                if k >= 0 and start < links[k][2]:
+                    if start >= links[k][1]:
+                        continue  # in the destination
+                    key = links[k][1]
+            groups.setdefault(key, []).append(match.span())
+        for hi, level_runs in groups.items():
+            if not _emphasis(text, level_runs, hi, kept):
                 return None
     if not codes and not links and not kept:
         return text
@@ -294,7 +314,7 @@ _DEFINITION_HINT_RE = re.compile(r"^ {0,3}\[[^\]\n]+\]:", re.MULTILINE)
 _DEFINITION_RE = re.compile(r" {0,3}\[(\^?)((?:[^\[\]\\\n]|\\.)+)\]:")
 _FENCE_LINE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
 _TITLE_LINE_RE = re.compile(r"[ \t]+[\"'(]")
-_LABEL_USE_RE = re.compile(r"\[\^?((?:[^\[\]\\\n]|\\.)+)\]")
+_LABEL_USE_RE = re.compile(r"\[\^?((?:[^\[\]\\]|\\.)+)\]")
 
 
 def normalize_label(label: str) -> str:
