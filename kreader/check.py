@@ -358,10 +358,11 @@ def _check_structure(article: Article, tokens: Sequence[Token]) -> Iterator[Prob
     first_use: dict[str, int] = {}
     taken: set[str] = set()
     for heading in headings:
-        if title is not None and heading.line == title[0]:
-            continue
         slug = slugify(heading.text)
         given = unique_id(slug, taken)
+        if title is not None and heading.line == title[0]:
+            first_use[slug] = heading.line
+            continue
         if slug in first_use and heading.level == split_at:
             yield _warning(
                 path,

@@ -418,7 +418,8 @@ def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
     several ``#`` headings, setext ones included, is split at each of them. Text before the first section
     heading becomes the opening section. Headings inside code blocks, lists or quotes never split because only
     level-0 heading tokens count. Ids are GitHub's slugs given in document order over every heading, unique
-    within the article; the opening section takes ``overview`` only if no heading has it. ``<a id>`` and
+    within the article (the title heading's included: a section named like it gets ``-1``); the opening
+    section takes ``overview`` only if no heading has it. ``<a id>`` and
     ``<a name>`` anchors become aliases of the heading they stand at, and the link reference and footnote
     definitions a section uses from elsewhere in the file are appended to its source.
     """
@@ -427,6 +428,9 @@ def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
     if headings is None:
         headings = parsed_headings(body)
 
+    # Ids in document order over every heading, the title's included, as GitHub gives them.
+    taken: set[str] = set()
+    ids = {heading[0]: unique_id(slugify(heading[3]), taken) for heading in headings}
     title = title_heading(headings)
     if title is not None:  # blank the title's lines so offsets stay true
         for n in range(title[0], title[1]):
@@ -444,9 +448,7 @@ def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
         end = tops[index + 1][0] if index + 1 < len(tops) else len(lines)
         spans.append((top, top[1], end))
 
-    # Ids in document order over every heading, as GitHub gives them; the opening section's last.
-    taken: set[str] = set()
-    ids = {heading[0]: unique_id(slugify(heading[3]), taken) for heading in headings}
+    # The opening section's id comes last: a heading's id is never taken from it.
     opening_id = unique_id(slugify(OPENING_TITLE), taken) if spans and spans[0][0] is None else ""
 
     starts = {h[0] for h in headings}

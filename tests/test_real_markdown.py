@@ -311,3 +311,28 @@ def test_inline_text_unwraps_markup() -> None:
     assert inline_text("snake_case_name") == "snake_case_name"
     refs = {"D": {"href": "https://example.com", "title": ""}}
     assert inline_text("see [the docs][d]", refs) == "see the docs"
+
+
+def test_ids_count_the_title_heading_as_github_does() -> None:
+    article = parse_article("# Building\n\n## Building\n\nA.\n\n## Building\n\nB.\n", Path("b.md"))
+    assert not isinstance(article, Exception)
+    assert [s.id for s in article.sections] == ["building-1", "building-2"]  # type: ignore[union-attr]
+
+
+def test_yaml_front_matter_contact_and_typed_keys() -> None:
+    text = (
+        "---\ntitle: 1984\norder: 2\nreviewed: 2024-05-01\ncontact:\n  phone: 555-0100\n"
+        "  email: 'desk@example.org'\n---\n\nBody.\n"
+    )
+    article = parse_article(text, Path("y.md"))
+    assert not isinstance(article, Exception)
+    meta = article.meta  # type: ignore[union-attr]
+    assert (meta.title, meta.order, str(meta.reviewed)) == ("1984", 2.0, "2024-05-01")
+    assert (meta.contact.phone, meta.contact.email) == ("555-0100", "desk@example.org")
+    assert article.sections[0].source == "Body.\n"  # type: ignore[union-attr]
+
+
+def test_a_thematic_break_at_the_top_is_not_front_matter() -> None:
+    article = parse_article("---\n\nSome text.\n\n---\n\nMore.\n", Path("t.md"))
+    assert not isinstance(article, Exception)
+    assert "Some text." in article.sections[0].source  # type: ignore[union-attr]
