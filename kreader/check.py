@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import difflib
 import posixpath
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,18 +22,18 @@ from markdown_it.token import Token
 from kreader.content import (
     MAX_LIST_DEPTH,
     MAX_QUOTE_DEPTH,
-    OPENING_TITLE,
     Article,
     ContentError,
     LibraryError,
     gc_paused,
-    inline_text,
     library_files,
-    markdown_parser,
     parse_article,
     read_source,
     slugify,
+    title_heading,
+    unique_id,
 )
+from kreader.mdtext import html_is_simplified, inline_text, markdown_parser
 from kreader.safetext import clean, find_controls
 from kreader.tomlkey import key_line
 
@@ -146,7 +147,15 @@ def _check_file(path: Path, root: Path) -> tuple[Article | None, list[Token], li
     # Line endings as the content model reads them, so '\r' is not taken for a control character.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     problems = list(_check_controls(path, text))
-    result = parse_article(text, path, path.stem)
+    # Every problem of the file in one pass: a broken front matter is reported, and the rest is still checked.
+    front: list[ContentError] = []
+    result = parse_article(text, path, path.stem, front)
+    for error in front:
+        problems.append(
+            Problem(
+                path, error.line, "warning" if error.level == "warning" else "error", error.reason
+            )
+        )
     if isinstance(result, ContentError):
         level: Level = "warning" if result.level == "warning" else "error"
         return None, [], [*problems, Problem(path, result.line, level, result.reason)]
@@ -163,6 +172,7 @@ def _check_file(path: Path, root: Path) -> tuple[Article | None, list[Token], li
         )
     problems += _check_front_matter(article, clean(text))
     problems += _check_structure(article, tokens)
+    problems += _check_html(article, tokens)
     return article, tokens, problems
 
 
@@ -215,11 +225,36 @@ def _check_controls(path: Path, text: str) -> Iterator[Problem]:
 # --- front matter ---------------------------------------------------------------------------------
 
 
+def _yaml_key_lines(text: str) -> dict[str, int]:
+    """Dotted key -> first file line where YAML front matter sets it (top-level keys, and those of one
+    nested mapping); TOML front matter's lines come from `kreader.tomlkey`."""
+    lines = text.split("\n")
+    found: dict[str, int] = {}
+    table = ""
+    for number, line in enumerate(lines[1:], start=2):
+        if line.rstrip() in ("---", "..."):
+            break
+        match = re.match(r"(\s*)([A-Za-z_][\w .-]*?)\s*:", line)
+        if match:
+            key = match.group(2)
+            if match.group(1):
+                found.setdefault(f"{table}.{key}" if table else key, number)
+            else:
+                table = key
+                found.setdefault(key, number)
+    return found
+
+
 def _check_front_matter(article: Article, text: str) -> Iterator[Problem]:
     # The front matter's TOML: the lines between the '+++' fences, the second one just above the body.
+    yaml = text.startswith("---")
+    yaml_lines = _yaml_key_lines(text) if yaml else {}
     front_matter = "\n".join(text.split("\n")[1 : max(1, article.body_line - 2)])
     for key in article.meta.unknown_keys:
-        line = key_line(front_matter, tuple(key.split(".")), first_line=2) or 1
+        if yaml:
+            line = yaml_lines.get(key, 1)
+        else:
+            line = key_line(front_matter, tuple(key.split(".")), first_line=2) or 1
         known = "title, summary, order, reviewed, disclaimer, contact"
         if key.startswith("contact."):
             known = "name, address, phone, email, url"
@@ -252,10 +287,10 @@ def _headings(article: Article, tokens: Sequence[Token]) -> list[_Heading]:
 def _check_structure(article: Article, tokens: Sequence[Token]) -> Iterator[Problem]:
     path = article.path
     headings = _headings(article, tokens)
-    h2s = [heading for heading in headings if heading.level == 2]
-    first_h2 = h2s[0].line if h2s else None
+    as_tuples = [(h.line, h.line + 1, h.level, h.text) for h in headings]
+    title = title_heading(as_tuples)
 
-    has_h1 = any(h.level == 1 and (first_h2 is None or h.line < first_h2) for h in headings)
+    has_h1 = any(h.level == 1 for h in headings)
     if not article.meta.title and not has_h1:
         yield _warning(
             path,
@@ -280,28 +315,69 @@ def _check_structure(article: Article, tokens: Sequence[Token]) -> Iterator[Prob
         previous = heading.level
 
     sections = tuple(section for section in article.sections if section.part <= 1)
-    if len(sections) == 1 and not h2s and not sections[0].source.strip():
+    split_at = sections[0].level if sections else 2
+    splits = [h for h in headings if h.level == split_at and (title is None or h.line != title[0])]
+    if len(sections) == 1 and not splits and not sections[0].source.strip():
         yield _warning(path, sections[0].line, "the article has no text")
     else:
         for section in sections:
             if not section.source.strip():
                 yield _warning(path, section.line, f"section '{section.title}' is empty")
 
-    # Raw slugs, before the content model makes them unique with -1, -2...
-    raw = [(slugify(h.text), h.line) for h in h2s]
-    if len(sections) == len(h2s) + 1:
-        raw.insert(0, (slugify(OPENING_TITLE), sections[0].line))
+    # Every heading is a link target, with GitHub's ids: the first of a name keeps it, the next get -1, -2...
+    # Only a section's is worth a warning: repeated subheadings ("Examples" under each function) are usual.
     first_use: dict[str, int] = {}
-    for (slug, line), section in zip(raw, sections, strict=False):
-        if slug in first_use:
+    taken: set[str] = set()
+    for heading in headings:
+        slug = slugify(heading.text)
+        given = unique_id(slug, taken)
+        if title is not None and heading.line == title[0]:
+            first_use[slug] = heading.line
+            continue
+        if slug in first_use and heading.level == split_at:
+            yield _warning(
+                path,
+                heading.line,
+                f"duplicate section id '{slug}' (also on line {first_use[slug]}): links to "
+                f"'#{slug}' go to the first one; this one's id becomes '{given}'",
+            )
+        else:
+            first_use.setdefault(slug, heading.line)
+
+
+def _check_html(article: Article, tokens: Sequence[Token]) -> Iterator[Problem]:
+    """A warning for each HTML block, and each line of inline HTML tags, that readers see simplified."""
+    path = article.path
+    for token in tokens:
+        if not token.map:
+            continue
+        line = article.body_line + token.map[0]
+        if token.type == "html_block" and html_is_simplified(token.content):
             yield _warning(
                 path,
                 line,
-                f"duplicate section id '{slug}' (also on line {first_use[slug]}): links to "
-                f"'#{slug}' go to the first one; this one's id becomes '{section.id}'",
+                "HTML is shown as its text: tags are removed (tables, line breaks and <details> "
+                "are kept as such); write it in Markdown to control how it looks",
             )
-        else:
-            first_use[slug] = line
+        elif token.type == "inline" and token.children:
+            tags = sorted(
+                {
+                    match.group(1).lower()
+                    for child in token.children
+                    if child.type == "html_inline"
+                    for match in [re.match(r"</?([A-Za-z][A-Za-z0-9-]*)", child.content)]
+                    if match and match.group(1).lower() not in _KEPT_INLINE_TAGS
+                }
+            )
+            if tags:
+                shown = ", ".join(f"<{tag}>" for tag in tags)
+                yield _warning(
+                    path, line, f"inline HTML {shown} is removed; readers see only its text"
+                )
+
+
+_KEPT_INLINE_TAGS = frozenset({"br", "kbd", "a"})
+"""Inline tags readers see as meant (a line break, a key) or that only mark a link target."""
 
 
 # --- links ----------------------------------------------------------------------------------------
@@ -320,14 +396,6 @@ def _links(article: Article, tokens: Sequence[Token]) -> Iterator[tuple[int, str
                 yield article.body_line + token.map[0] + offset, str(child.attrs.get("href", ""))
             else:
                 offset += child.content.count("\n")
-
-
-def _anchors(article: Article) -> list[str]:
-    return [
-        anchor
-        for section in article.sections
-        for anchor in (section.id, *(sub.id for sub in section.subsections))
-    ]
 
 
 def _did_you_mean(word: str, choices: list[str], prefix: str = "") -> str:
@@ -377,7 +445,7 @@ def _check_links(
             if target is None:
                 continue  # that file's own problems are reported on it
         if anchor and target is not None and target.anchor(anchor.lower()) is None:
-            hint = _did_you_mean(anchor.lower(), _anchors(target), "#")
+            hint = _did_you_mean(anchor.lower(), target.anchor_ids(), "#")
             yield _error(
                 path,
                 line,

@@ -13,28 +13,38 @@ import re
 import threading
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from kreader.errors import UserError
+from kreader.mdtext import (
+    Definition,
+    definitions,
+    inline_text,
+    labels_used,
+    markdown_parser,
+    with_definitions,
+)
 from kreader.safetext import clean, clean_line, valid_text
 from kreader.sources import MAX_TOML_DEPTH, SourceError, read_regular, toml_too_deep
 from kreader.tomlkey import key_line
 
 FRONT_MATTER_FENCE = "+++"
 """Line that opens and closes the optional TOML front matter."""
+YAML_FENCE = "---"
+"""Line that opens the YAML form of the front matter (closed by ``---`` or ``...``)."""
 
 KNOWN_FRONT_MATTER = frozenset({"title", "summary", "order", "reviewed", "disclaimer", "contact"})
 KNOWN_CONTACT = frozenset({"name", "address", "phone", "email", "url"})
 OPENING_TITLE = "Overview"
-"""Title of the section made from text that comes before the first ``## `` heading."""
+"""Title of the section made from text that comes before the first section heading."""
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Files larger than this are refused rather than read into memory."""
@@ -47,7 +57,7 @@ def slugify(text: str) -> str:
     return re.sub(r"\s", "-", text) or "section"
 
 
-def _unique(slug: str, taken: set[str]) -> str:
+def unique_id(slug: str, taken: set[str]) -> str:
     """``slug``, or ``slug-1``, ``slug-2``... whichever is not yet in ``taken`` (which it joins)."""
     candidate, n = slug, 0
     while candidate in taken:
@@ -55,17 +65,6 @@ def _unique(slug: str, taken: set[str]) -> str:
         candidate = f"{slug}-{n}"
     taken.add(candidate)
     return candidate
-
-
-_md: MarkdownIt | None = None
-
-
-def markdown_parser() -> MarkdownIt:
-    """The shared markdown-it parser (CommonMark plus tables and strikethrough)."""
-    global _md
-    if _md is None:
-        _md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
-    return _md
 
 
 _gc_lock = threading.Lock()
@@ -105,26 +104,6 @@ def block_tokens(source: str) -> list[Token]:
     return tokens
 
 
-_INLINE_SYNTAX_RE = re.compile(r"[\\`*_\[\]!<>&~\n\r\x00]")
-"""Characters that can make inline Markdown differ from its plain text (escapes, code, emphasis, links, images,
-HTML, entities, strikethrough, line breaks): without any, the text is its own plain text."""
-
-
-def inline_text(markdown: str) -> str:
-    """Plain text of an inline Markdown fragment (a heading), with emphasis, code and links unwrapped."""
-    if not _INLINE_SYNTAX_RE.search(markdown):
-        return markdown.strip()  # what the parse below gives, 50 times faster (50,000 headings)
-    tokens = markdown_parser().parseInline(markdown)
-    parts: list[str] = []
-    for token in tokens:
-        for child in token.children or ():
-            if child.type in {"text", "code_inline"}:
-                parts.append(child.content)
-            elif child.type in {"softbreak", "hardbreak"}:
-                parts.append(" ")
-    return "".join(parts).strip() or markdown.strip()
-
-
 @dataclass(frozen=True)
 class ContentError:
     """A problem with one content file: where it is and what is wrong."""
@@ -141,12 +120,16 @@ class ContentError:
 
 @dataclass(frozen=True)
 class Subsection:
-    """A ``### `` heading inside a section."""
+    """A heading inside a section (``###`` under ``##`` sections, ``##`` under ``#`` ones, and deeper)."""
 
     id: str
     title: str
     line: int
     """Line of the heading inside the section's own source (0-based)."""
+    level: int = 3
+    """The heading's level as written (1-6)."""
+    depth: int = 1
+    """1 for a heading right under the section's, 2 under one of those... (the contents nests them)."""
 
 
 @dataclass(frozen=True)
@@ -160,8 +143,13 @@ class Section:
     line: int
     """1-based line in the file where the section starts (for messages)."""
     subsections: tuple[Subsection, ...] = ()
+    """Every heading inside the section, in order, at any depth."""
     part: int = 0
     """0 for a whole section; 1, 2... for the parts a very large section is cut into (see `MAX_PART_CHARS`)."""
+    level: int = 2
+    """Level of the headings the article is split at (``#`` in a file of several ``#`` headings)."""
+    aliases: tuple[tuple[str, str], ...] = ()
+    """Other link targets in the section, (id, subsection id or "" for the top): ``<a id>``/``<a name>``."""
 
 
 @dataclass(frozen=True)
@@ -253,7 +241,17 @@ class Article:
             anchors.setdefault(section.id, (section, None))
             for sub in section.subsections:
                 anchors.setdefault(sub.id, (section, sub))
+        for section in self.sections:  # HTML anchors never take a heading's id
+            subs = {sub.id: sub for sub in section.subsections}
+            for alias, target in section.aliases:
+                anchors.setdefault(alias, (section, subs.get(target)))
+        if self.sections:  # GitHub gives the title heading an anchor too: the top
+            anchors.setdefault(slugify(self.title), (self.sections[0], None))
         return anchors
+
+    def anchor_ids(self) -> list[str]:
+        """Every id a ``#link`` can name in this article (sections, headings at any depth, HTML anchors)."""
+        return list(self._anchors)
 
     def section(self, section_id: str) -> Section | None:
         """The section with this id, if there is one."""
@@ -364,66 +362,193 @@ def scan_headings(body: str) -> list[Heading] | None:
     return headings
 
 
-def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
-    """Split Markdown into sections at top-level ``## `` headings, using markdown-it's token map.
+def title_heading(headings: Sequence[Heading]) -> Heading | None:
+    """The heading that titles the article: its only ``#`` heading, when no ``##`` comes before it.
 
-    Text before the first ``## `` becomes the opening section (its ``# `` title line removed). Headings inside
-    code blocks, lists or quotes never split because only level-0 heading tokens count. Ids are slugs given in
-    document order, unique within the article, as GitHub gives anchors.
+    A file of several ``#`` headings (release notes, a book) has no title heading: each is a section.
+    """
+    title: Heading | None = None
+    for heading in headings:
+        if heading[2] == 1:
+            if title is not None:
+                return None
+            title = heading
+        elif heading[2] == 2 and title is None:
+            return None
+    return title
+
+
+_HTML_ANCHOR_RE = re.compile(
+    r"<a\s[^<>]*?\b(?:id|name)\s*=\s*(?:\"([^\"<>]*)\"|'([^'<>]*)'|([^\s\"'<>]+))", re.IGNORECASE
+)
+
+
+def _html_anchors(body: str) -> list[tuple[int, str]]:
+    """(0-based line, id) of each ``<a id=...>`` or ``<a name=...>`` in ``body``, outside column-0 fences."""
+    if "<a " not in body and "<A " not in body:
+        return []
+    found: list[tuple[int, str]] = []
+    fence = ""
+    for number, line in enumerate(body.split("\n")):
+        stripped = line.lstrip(" ")
+        if stripped.startswith(("```", "~~~")) and len(line) - len(stripped) < 4:
+            marker = stripped[: len(stripped) - len(stripped.lstrip(stripped[0]))]
+            if not fence:
+                fence = marker
+            elif (
+                marker[0] == fence[0]
+                and len(marker) >= len(fence)
+                and not stripped.strip(marker[0]).strip()
+            ):
+                fence = ""
+            continue
+        if fence or "<" not in line:
+            continue
+        for match in _HTML_ANCHOR_RE.finditer(line):
+            value = next(group for group in match.groups() if group is not None).strip()
+            if value:
+                found.append((number, value))
+    return found
+
+
+def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
+    """Split Markdown into sections at the top-level headings of the highest level the file uses.
+
+    A file's only ``#`` heading is its title (its lines are blanked so offsets stay true); the next level used
+    (usually ``##``) makes the sections, and every deeper heading is a subsection, nested by level. A file of
+    several ``#`` headings, setext ones included, is split at each of them. Text before the first section
+    heading becomes the opening section. Headings inside code blocks, lists or quotes never split because only
+    level-0 heading tokens count. Ids are GitHub's slugs given in document order over every heading, unique
+    within the article (the title heading's included: a section named like it gets ``-1``); the opening
+    section takes ``overview`` only if no heading has it. ``<a id>`` and
+    ``<a name>`` anchors become aliases of the heading they stand at, and the link reference and footnote
+    definitions a section uses from elsewhere in the file are appended to its source.
     """
     lines = body.splitlines(keepends=True)
-    # (first line, line after, level, plain text) of every top-level heading
     headings = scan_headings(body)
     if headings is None:
         headings = parsed_headings(body)
 
-    h2_starts = [h[0] for h in headings if h[2] == 2]
-    first_h2 = h2_starts[0] if h2_starts else len(lines)
-    title = next((h for h in headings if h[2] == 1 and h[0] < first_h2), None)
+    # Ids in document order over every heading, the title's included, as GitHub gives them.
+    taken: set[str] = set()
+    ids = {heading[0]: unique_id(slugify(heading[3]), taken) for heading in headings}
+    title = title_heading(headings)
     if title is not None:  # blank the title's lines so offsets stay true
         for n in range(title[0], title[1]):
             lines[n] = "\n"
+        headings = [h for h in headings if h is not title]
+    level = min((h[2] for h in headings), default=2)
+    tops = [h for h in headings if h[2] == level]
+    first_top = tops[0][0] if tops else len(lines)
 
-    # (title, first line, body start, end) of each section
-    spans: list[tuple[str, int, int, int]] = []
-    if "".join(lines[:first_h2]).strip() or not h2_starts:
-        spans.append((OPENING_TITLE, 0, 0, first_h2))
-    h2s = [h for h in headings if h[2] == 2]
-    for index, (start, after, _, text) in enumerate(h2s):
-        end = h2s[index + 1][0] if index + 1 < len(h2s) else len(lines)
-        spans.append((text, start, after, end))
+    # (heading or None for the opening text, body start, end) of each section
+    spans: list[tuple[Heading | None, int, int]] = []
+    if "".join(lines[:first_top]).strip() or not tops:
+        spans.append((None, 0, first_top))
+    for index, top in enumerate(tops):
+        end = tops[index + 1][0] if index + 1 < len(tops) else len(lines)
+        spans.append((top, top[1], end))
 
-    taken: set[str] = set()
+    # The opening section's id comes last: a heading's id is never taken from it.
+    opening_id = unique_id(slugify(OPENING_TITLE), taken) if spans and spans[0][0] is None else ""
+
+    starts = {h[0] for h in headings}
+    targets = sorted(
+        (_anchor_line(lines, line, starts), name.lower()) for line, name in _html_anchors(body)
+    )
     sections: list[Section] = []
-    h3s = [h for h in headings if h[2] == 3]  # in document order, like the spans
-    next_h3 = 0
-    for text, start, body_start, end in spans:
-        section_id = _unique(slugify(text), taken)
+    below = [h for h in headings if h[2] > level]  # in document order, like the spans
+    next_sub = 0
+    for heading, body_start, end in spans:
+        start = heading[0] if heading else 0
         chunk = lines[body_start:end]
         lead = 0  # blank lines the source drops from its top
         while lead < len(chunk) and chunk[lead] == "\n":
             lead += 1
-        while next_h3 < len(h3s) and h3s[next_h3][0] < body_start:
-            next_h3 += 1
+        while next_sub < len(below) and below[next_sub][0] < body_start:
+            next_sub += 1
         subs: list[Subsection] = []
-        while next_h3 < len(h3s) and h3s[next_h3][0] < end:
-            h_start, _, _, h_text = h3s[next_h3]
+        stack: list[int] = []
+        while next_sub < len(below) and below[next_sub][0] < end:
+            h_start, _, h_level, h_text = below[next_sub]
+            while stack and stack[-1] >= h_level:
+                stack.pop()
+            stack.append(h_level)
             subs.append(
-                Subsection(_unique(slugify(h_text), taken), h_text, h_start - body_start - lead)
+                Subsection(ids[h_start], h_text, h_start - body_start - lead, h_level, len(stack))
             )
-            next_h3 += 1
+            next_sub += 1
+        aliases: list[tuple[str, str]] = []
+        first = bisect_left(targets, (start, ""))
+        if first < len(targets) and targets[first][0] < end:
+            sub_starts = [h[0] for h in below[next_sub - len(subs) : next_sub]]
+            for target, name in targets[first : bisect_left(targets, (end, ""))]:
+                at = bisect_right(sub_starts, target) - 1
+                aliases.append((name, subs[at].id if at >= 0 else ""))
         section = Section(
-            id=section_id,
-            title=text or OPENING_TITLE,
+            id=ids[heading[0]] if heading else opening_id,
+            title=(heading[3] if heading else "") or OPENING_TITLE,
             source="".join(chunk).strip("\n") + "\n",
             line=body_line + start,
             subsections=tuple(subs),
+            level=level,
+            aliases=tuple(aliases),
         )
         if len(section.source) > MAX_PART_CHARS or len(subs) > MAX_PART_SUBSECTIONS:
             sections += _cut_into_parts(section, body_line + body_start + lead, taken)
         else:
             sections.append(section)
-    return tuple(sections)
+    return _add_definitions(sections, definitions(body))
+
+
+def _anchor_line(lines: Sequence[str], line: int, heading_starts: set[int]) -> int:
+    """The line an HTML anchor on ``line`` stands for: the heading right after it (only blank lines and other
+    anchors between), else its own line."""
+    for number in range(line, min(len(lines), line + 4)):
+        if number in heading_starts:
+            return number
+        text = lines[number].strip()
+        if text and not (number == line or (_HTML_ANCHOR_RE.search(text) and text.startswith("<"))):
+            break
+        if number == line and not text.startswith("<"):
+            break
+    return line
+
+
+def _add_definitions(sections: list[Section], found: list[Definition]) -> tuple[Section, ...]:
+    """Each section with the link reference and footnote definitions it uses that are written outside it."""
+    if not found:
+        return tuple(sections)
+    references: dict[str, Definition] = {}
+    notes: dict[str, Definition] = {}
+    for definition in found:  # the first definition of a label wins, as in markdown-it
+        (notes if definition.footnote else references).setdefault(definition.label, definition)
+    out = []
+    for section in sections:
+        source = section.source
+        needed: list[Definition] = []
+        seen: set[int] = set()
+        text = source
+        while text:  # a footnote brought in may use a reference of its own
+            more: list[Definition] = []
+            for label in sorted(labels_used(text)):
+                for pool, footnote in ((references, False), (notes, True)):
+                    found_here = pool.get(label)
+                    if found_here is None or id(found_here) in seen:
+                        continue
+                    if found_here.text.strip() in source:
+                        continue
+                    if footnote and not re.search(r"\[\^" + re.escape(label), text, re.IGNORECASE):
+                        continue
+                    seen.add(id(found_here))
+                    more.append(found_here)
+            needed += more
+            text = "\n".join(d.text for d in more if d.footnote)
+        if needed:
+            needed.sort(key=lambda d: d.line)
+            section = replace(section, source=with_definitions(source, needed))
+        out.append(section)
+    return tuple(out)
 
 
 MAX_PART_CHARS = 64 * 1024
@@ -482,17 +607,23 @@ def _cut_into_parts(section: Section, first_line: int, taken: set[str]) -> list[
         part_subs: list[Subsection] = []
         for text, _, sub in group:
             if sub is not None:
-                part_subs.append(Subsection(sub.id, sub.title, source.count("\n")))
+                part_subs.append(replace(sub, line=source.count("\n")))
             source += text if text.endswith("\n") else text + "\n"
         title = section.title if number == 1 else f"{section.title} (part {number} of {total})"
         parts.append(
             Section(
-                id=section.id if number == 1 else _unique(slugify(title), taken),
+                id=section.id if number == 1 else unique_id(slugify(title), taken),
                 title=title,
                 source=source,
                 line=section.line if number == 1 else first_line + group[0][1],
                 subsections=tuple(part_subs),
                 part=number,
+                level=section.level,
+                aliases=tuple(
+                    (name, target)
+                    for name, target in section.aliases
+                    if (target == "" and number == 1) or target in {sub.id for sub in part_subs}
+                ),
             )
         )
     return parts
@@ -655,12 +786,11 @@ def cap_nesting(body: str) -> tuple[str, list[int]]:
     return "\n".join(lines), changed
 
 
-def _text_of(value: Any, key: str, front_matter: str) -> str:
-    """``value`` of front matter key ``key`` (dotted) as clean text; ``front_matter``: the TOML, to name the line."""
+def _text_of(value: Any, key: str, line: int) -> str:
+    """``value`` of front matter key ``key`` (dotted) as clean text; ``line`` names where it is set."""
     if not isinstance(value, str):
         raise _FrontMatterError(
-            key_line(front_matter, tuple(key.split(".")), first_line=2) or 1,
-            f"front matter key '{key}' must be a string, not {type(value).__name__}",
+            line, f"front matter key '{key}' must be a string, not {type(value).__name__}"
         )
     return clean(value).strip()
 
@@ -672,26 +802,167 @@ class _FrontMatterError(Exception):
         self.reason = reason
 
 
-def parse_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
-    """Split off and validate the TOML front matter: (front matter, body, body's first line number).
+def _is_yaml_front_matter(lines: Sequence[str]) -> int | None:
+    """The closing line of a YAML front matter block opening ``lines``, or None if it is not one.
 
-    Raises `_FrontMatterError` with the file line of the problem.
+    A ``---`` first line is also a thematic break, so it counts only when a ``---`` or ``...`` line closes it
+    and every line between is a ``key: value`` line, a comment, blank, indented or a ``- item``.
+    """
+    if not lines or lines[0].rstrip() != YAML_FENCE:
+        return None
+    for number in range(1, min(len(lines), 2000)):
+        line = lines[number]
+        if line.rstrip() in (YAML_FENCE, "..."):
+            return number if number > 1 else None
+        if not line.strip() or line.startswith((" ", "\t", "#", "- ")) or _YAML_KEY_RE.match(line):
+            continue
+        return None
+    return None
+
+
+_YAML_KEY_RE = re.compile(r"([A-Za-z_][\w .-]*?)[ \t]*:(?:[ \t]+(.*)|[ \t]*)$")
+_YAML_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+
+
+def _yaml_scalar(raw: str, text_key: bool) -> Any:
+    """A YAML scalar as written on one line: quoted strings, numbers, dates, booleans, else the text."""
+    raw = raw.strip()
+    if raw[:1] == '"' and raw.endswith('"') and len(raw) > 1:
+        import json
+
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw[1:-1]
+    if raw[:1] == "'" and raw.endswith("'") and len(raw) > 1:
+        return raw[1:-1].replace("''", "'")
+    raw = re.sub(r"[ \t]+#.*$", "", raw)
+    if text_key:
+        return raw  # "title: 1984" means the words, whatever YAML would make of them
+    if _YAML_NUMBER_RE.match(raw):
+        return float(raw) if any(c in raw for c in ".eE") else int(raw)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            return raw
+    if raw.lower() in ("true", "false", "yes", "no"):
+        return raw.lower() in ("true", "yes")
+    return raw
+
+
+_TEXT_KEYS = frozenset(
+    {"title", "summary", "disclaimer", "name", "address", "phone", "email", "url"}
+)
+
+
+def _read_yaml(lines: Sequence[str]) -> tuple[dict[str, Any], dict[str, int]]:
+    """The subset of YAML front matter kreader reads: top-level ``key: value`` lines, block scalars (``|``,
+    ``>``), one nested mapping (``contact:``) and lists; and the line (1-based, in the file) of each key."""
+    data: dict[str, Any] = {}
+    where: dict[str, int] = {}
+    number = 1
+    end = len(lines)
+
+    def block(start: int) -> tuple[list[str], int]:
+        body: list[str] = []
+        at = start
+        while at < end and (not lines[at].strip() or lines[at].startswith((" ", "\t"))):
+            body.append(lines[at])
+            at += 1
+        while body and not body[-1].strip():
+            body.pop()
+        return body, at
+
+    while number < end:
+        line = lines[number]
+        match = _YAML_KEY_RE.match(line)
+        if match is None or line.startswith((" ", "\t", "#")):
+            number += 1
+            continue
+        key, value = match.group(1).strip(), (match.group(2) or "").strip()
+        where.setdefault(key, number + 1)
+        text_key = key in _TEXT_KEYS
+        if value[:1] in ("|", ">"):
+            body, number = block(number + 1)
+            indent = min((len(x) - len(x.lstrip()) for x in body if x.strip()), default=0)
+            texts = [x[indent:] for x in body]
+            data[key] = "\n".join(texts) if value[0] == "|" else " ".join(" ".join(texts).split())
+            continue
+        if value:
+            data[key] = _yaml_scalar(value, text_key)
+            number += 1
+            continue
+        body, after = block(number + 1)
+        items = [x.strip() for x in body if x.strip() and not x.strip().startswith("#")]
+        if items and all(item.startswith("- ") or item == "-" for item in items):
+            data[key] = [_yaml_scalar(item[1:], True) for item in items]
+        elif items:
+            table: dict[str, Any] = {}
+            for offset, x in enumerate(body):
+                inner = _YAML_KEY_RE.match(x.strip())
+                if inner and (inner.group(2) or "").strip():
+                    name = inner.group(1).strip()
+                    table[name] = _yaml_scalar(inner.group(2), name in _TEXT_KEYS)
+                    where.setdefault(name, number + 2 + offset)
+            data[key] = table
+        else:
+            data[key] = None
+        number = after
+    return data, where
+
+
+def parse_front_matter(
+    text: str, path: Path, problems: list[ContentError] | None = None
+) -> tuple[FrontMatter, str, int]:
+    """Split off and validate the front matter (TOML between ``+++`` lines, or YAML between ``---`` lines):
+    (front matter, body, body's first line number).
+
+    Raises `_FrontMatterError` with the file line of the first problem; with ``problems`` it adds every problem
+    there instead and returns what could be read (a key of the wrong type is left out).
     """
     lines = text.split("\n")
+    yaml_close = _is_yaml_front_matter(lines)
+    if yaml_close is not None:
+        data, where = _read_yaml(lines[:yaml_close])
+        meta = _front_matter_meta(
+            data, lambda key: where.get(key) or where.get(key.rpartition(".")[2], 1), path, problems
+        )
+        return meta, "\n".join(lines[yaml_close + 1 :]), yaml_close + 2
     if not lines or lines[0].strip() != FRONT_MATTER_FENCE:
         return FrontMatter(), text, 1
     try:
         close = next(i for i in range(1, len(lines)) if lines[i].strip() == FRONT_MATTER_FENCE)
     except StopIteration:
-        raise _FrontMatterError(1, "front matter opened with '+++' is never closed") from None
+        error = _FrontMatterError(1, "front matter opened with '+++' is never closed")
+        if problems is None:
+            raise error from None
+        problems.append(ContentError(path, error.line, error.reason))
+        return FrontMatter(), text, 1
     raw = "\n".join(lines[1:close])
+    body = "\n".join(lines[close + 1 :])
+    try:
+        data = _read_toml(raw, close)
+    except _FrontMatterError as error:
+        if problems is None:
+            raise
+        problems.append(ContentError(path, error.line, error.reason))
+        return FrontMatter(), body, close + 2
+
+    def line_of(key: str) -> int:
+        return key_line(raw, tuple(key.split(".")), first_line=2) or 1
+
+    return _front_matter_meta(data, line_of, path, problems), body, close + 2
+
+
+def _read_toml(raw: str, close: int) -> dict[str, Any]:
     deep = toml_too_deep(raw)
     if deep is not None:
         raise _FrontMatterError(
             deep + 1, f"front matter nests arrays or tables more than {MAX_TOML_DEPTH} levels deep"
         )
     try:
-        data = tomllib.loads(raw)
+        return tomllib.loads(raw)
     except RecursionError:
         raise _FrontMatterError(2, "front matter nests arrays or tables too deeply") from None
     except tomllib.TOMLDecodeError as exc:
@@ -704,19 +975,39 @@ def parse_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
         )
         raise _FrontMatterError(line, f"malformed front matter: {message}") from None
 
-    def line_of(*key: str) -> int:
-        return key_line(raw, key, first_line=2) or 1
 
+def _front_matter_meta(
+    data: dict[str, Any],
+    line_of: Callable[[str], int],
+    path: Path,
+    problems: list[ContentError] | None,
+) -> FrontMatter:
+    """The known keys of front matter ``data``, validated (see `parse_front_matter` for ``problems``)."""
     meta: dict[str, Any] = {}
+
+    def attempt(read: Callable[[], None]) -> None:
+        try:
+            read()
+        except _FrontMatterError as error:
+            if problems is None:
+                raise
+            problems.append(ContentError(path, error.line, error.reason))
+
     for key in ("title", "summary", "disclaimer"):
         if key in data:
-            meta[key] = _text_of(data[key], key, raw)
-    if "order" in data:
+
+            def read_text(key: str = key) -> None:
+                meta[key] = _text_of(data[key], key, line_of(key))
+
+            attempt(read_text)
+
+    def read_order() -> None:
         order = data["order"]
         if isinstance(order, bool) or not isinstance(order, int | float):
             raise _FrontMatterError(line_of("order"), "front matter key 'order' must be a number")
         meta["order"] = float(order)
-    if "reviewed" in data:
+
+    def read_reviewed() -> None:
         reviewed = data["reviewed"]
         if isinstance(reviewed, dt.datetime):
             reviewed = reviewed.date()
@@ -725,21 +1016,35 @@ def parse_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
                 line_of("reviewed"), "front matter key 'reviewed' must be a date (2024-05-01)"
             )
         meta["reviewed"] = reviewed
+
+    if "order" in data:
+        attempt(read_order)
+    if "reviewed" in data:
+        attempt(read_reviewed)
     unknown = sorted(set(data) - KNOWN_FRONT_MATTER)
     if "contact" in data:
         contact = data["contact"]
         if not isinstance(contact, dict):
-            raise _FrontMatterError(
-                line_of("contact"), "front matter key 'contact' must be a table ([contact])"
-            )
-        values = {}
-        for key in KNOWN_CONTACT & set(contact):
-            values[key] = _text_of(contact[key], f"contact.{key}", raw)
-        unknown += [f"contact.{key}" for key in sorted(set(contact) - KNOWN_CONTACT)]
-        meta["contact"] = Contact(**values)
+
+            def bad_contact() -> None:
+                raise _FrontMatterError(
+                    line_of("contact"), "front matter key 'contact' must be a table ([contact])"
+                )
+
+            attempt(bad_contact)
+        else:
+            values: dict[str, str] = {}
+            for key in sorted(KNOWN_CONTACT & set(contact)):
+
+                def read_contact(key: str = key) -> None:
+                    dotted = f"contact.{key}"
+                    values[key] = _text_of(contact[key], dotted, line_of(dotted))
+
+                attempt(read_contact)
+            unknown += [f"contact.{key}" for key in sorted(set(contact) - KNOWN_CONTACT)]
+            meta["contact"] = Contact(**values)
     meta["unknown_keys"] = tuple(unknown)
-    body = "\n".join(lines[close + 1 :])
-    return FrontMatter(**meta), body, close + 2
+    return FrontMatter(**meta)
 
 
 def outside_library(path: Path, root: Path) -> str | None:
@@ -799,11 +1104,20 @@ def read_article(
         return ContentError(path, 1, "the file nests its structure too deeply to be read")
 
 
-def parse_article(text: str, path: Path, article_id: str | None = None) -> Article | ContentError:
-    """Make an `Article` from a file's text, or a `ContentError` if its front matter is broken."""
+def parse_article(
+    text: str,
+    path: Path,
+    article_id: str | None = None,
+    problems: list[ContentError] | None = None,
+) -> Article | ContentError:
+    """Make an `Article` from a file's text, or a `ContentError` if its front matter is broken.
+
+    With ``problems`` (``kreader check``) a broken front matter is added there and the article is still made,
+    from the keys that could be read, so the rest of the file can be checked in the same pass.
+    """
     text = clean(text)
     try:
-        meta, body, body_line = parse_front_matter(text, path)
+        meta, body, body_line = parse_front_matter(text, path, problems)
     except _FrontMatterError as exc:
         return ContentError(path, exc.line, exc.reason)
     body, flattened = cap_nesting(body)
@@ -826,20 +1140,36 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
     )
 
 
-def _first_title(body: str) -> str:
-    """Text of the first top-level ``# `` heading that comes before any ``## ``, if any.
+_H1_CANDIDATE_RE = re.compile(r"^ {0,3}(?:#(?:[ \t]|$)|=+[ \t]*$)", re.MULTILINE)
 
-    Only the text up to the first ``## `` candidate line is parsed, so a huge file costs little here.
+
+def _first_title(body: str) -> str:
+    """Text of the heading that titles the article (see `title_heading`), if any.
+
+    Only the text up to the first ``## `` candidate line is parsed; the rest is parsed (or scanned) only when
+    a line there could be another ``#`` heading, so a huge file with a title costs little here.
     """
     cut = re.search(r"^ {0,3}##(?:\s|$)", body, re.MULTILINE)
     head = body[: cut.start()] if cut else body[:200_000]
+    title = ""
+    after = 0  # line after the title heading
     for i, token in enumerate(tokens := block_tokens(head)):
         if token.type == "heading_open" and token.level == 0:
             if token.tag == "h1":
-                return inline_text(tokens[i + 1].content)
-            if token.tag == "h2":
-                return ""
-    return ""
+                if title:
+                    return ""  # several "#" headings: each is a section
+                title = inline_text(tokens[i + 1].content) or OPENING_TITLE
+                after = token.map[1] if token.map else 0
+            elif token.tag == "h2":
+                break
+    rest = sum(map(len, head.splitlines(keepends=True)[:after])) if title else 0
+    if not title or not _H1_CANDIDATE_RE.search(body, rest):
+        return title if title != OPENING_TITLE else ""
+    headings = scan_headings(body)
+    if headings is None:
+        headings = parsed_headings(body)
+    found = title_heading(headings)
+    return found[3] if found is not None else ""
 
 
 @dataclass(frozen=True)
@@ -894,7 +1224,7 @@ def load_library(root: Path) -> Library:
     errors: list[ContentError] = []
     taken: set[str] = set()
     for path in library_files(root):
-        result = read_article(path, _unique(valid_text(path.stem), taken), root)
+        result = read_article(path, unique_id(valid_text(path.stem), taken), root)
         (errors if isinstance(result, ContentError) else articles).append(result)  # type: ignore[arg-type]
     if not articles:
         detail = (

@@ -12,15 +12,18 @@ import io
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
-from rich.console import Console
-from rich.markdown import Markdown
+from markdown_it.token import Token
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markdown import ListElement, ListItem, Markdown, MarkdownElement
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from rich.theme import Theme
 
 from kreader.content import Section
+from kreader.mdtext import shown_tokens
 from kreader.search import find_in_lines
 
 LINK_META = "href"
@@ -129,6 +132,65 @@ class SectionLayout:
         return find_in_lines(self.plain, term, occurrence, near)
 
 
+class _NumberedList(ListElement):
+    """A list that numbers its items as written: ``7.`` (or ``7)``), where Rich shows ``7``."""
+
+    delimiter = "."
+
+    @classmethod
+    def create(cls, markdown: Markdown, token: Token) -> ListElement:
+        element = cls(token.type, int(token.attrs.get("start", 1)))
+        if token.type == "ordered_list_open":
+            element.delimiter = token.markup or "."
+        return element
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.list_type != "ordered_list_open":
+            yield from super().__rich_console__(console, options)
+            return
+        first = 1 if self.list_start is None else self.list_start
+        last = first + max(0, len(self.items) - 1)
+        width = max(len(f"{first}{self.delimiter}"), len(f"{last}{self.delimiter}")) + 2
+        for index, item in enumerate(self.items):
+            yield from _numbered(item, console, options, f"{first + index}{self.delimiter}", width)
+
+
+def _numbered(
+    item: ListItem, console: Console, options: ConsoleOptions, number: str, width: int
+) -> RenderResult:
+    lines = console.render_lines(
+        item.elements, options.update(width=options.max_width - width), style=item.style
+    )
+    style = console.get_style("markdown.item.number", default="none")
+    numeral = Segment(number.rjust(width - 1) + " ", style)
+    padding = Segment(" " * width, style)
+    for index, line in enumerate(lines):
+        yield padding if index else numeral
+        yield from line
+        yield Segment("\n")
+
+
+class SectionMarkdown(Markdown):
+    """Rich's Markdown renderer over tokens kreader already parsed and prepared (`kreader.mdtext.prepare`):
+    one parse per section, whose references and footnotes resolve across its subsections."""
+
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+        **Markdown.elements,
+        "ordered_list_open": _NumberedList,
+        "bullet_list_open": _NumberedList,
+    }
+
+    def __init__(self, tokens: list[Token], code_theme: str = "monokai") -> None:
+        self.markup = ""
+        self.parsed = tokens
+        self.code_theme = code_theme
+        self.justify = None
+        self.style = "none"
+        self.hyperlinks = True
+        self.inline_code_lexer = None
+        self.inline_code_theme = code_theme
+
+
 def _links_to_meta(segments: list[Segment]) -> list[Segment]:
     """Move each link target from the terminal hyperlink into click metadata.
 
@@ -191,7 +253,7 @@ class Layouts:
         plain: list[str] = []
         anchors: dict[str, int] = {"": 0}
 
-        def add(renderable: Text | Markdown) -> None:
+        def add(renderable: Text | SectionMarkdown) -> None:
             for segments in console.render_lines(renderable, options, pad=False, new_lines=False):
                 row = list(Segment.simplify(_links_to_meta(segments)))
                 lines.append(row)
@@ -202,18 +264,25 @@ class Layouts:
         add(Text("━" * min(width, max(8, title.cell_len)), style=palette.primary))
         add(Text(""))
 
-        source_lines = section.source.splitlines(keepends=True)
-        cuts = [sub.line for sub in section.subsections if 0 <= sub.line < len(source_lines)]
-        bounds = [0, *cuts, len(source_lines)]
-        names = ["", *(sub.id for sub in section.subsections if 0 <= sub.line < len(source_lines))]
-        for index, name in enumerate(names):
-            chunk = "".join(source_lines[bounds[index] : bounds[index + 1]]).strip("\n")
-            if index and name:
+        tokens = shown_tokens(section.source, section.level)
+        starts = {sub.line: sub.id for sub in section.subsections}
+        cuts: list[tuple[int, str]] = [(0, "")]
+        for index, token in enumerate(tokens):
+            if (
+                token.type == "heading_open"
+                and token.level == 0
+                and token.map
+                and token.map[0] in starts
+            ):
+                cuts.append((index, starts.pop(token.map[0])))
+        for number, (first, name) in enumerate(cuts):
+            end = cuts[number + 1][0] if number + 1 < len(cuts) else len(tokens)
+            if number and name:
                 if lines and plain[-1].strip():
                     add(Text(""))
                 anchors[name] = len(lines)
-            if chunk:
-                add(Markdown(chunk, code_theme=code_theme, hyperlinks=True))
+            if end > first:
+                add(SectionMarkdown(tokens[first:end], code_theme=code_theme))
         while plain and not plain[-1].strip():
             lines.pop()
             plain.pop()

@@ -16,15 +16,15 @@ Textual; Rich is imported only by `print_rich`.
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from markdown_it.tree import SyntaxTreeNode
-from rich.cells import cell_len
+from rich.cells import cell_len, chop_cells
 
-from kreader.content import Article, Library, Section, gc_paused, markdown_parser
+from kreader.content import Article, Library, Section, gc_paused
+from kreader.mdtext import shown_tokens, tokens_text
+from kreader.search import fold, words_of
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -106,19 +106,39 @@ def plain_text(article: Article, section: Section | None = None, width: int = 80
         blocks.append(_wrap(article.summary, width))
     if article.meta.reviewed is not None:
         blocks.append([f"Reviewed: {article.meta.reviewed.isoformat()}"])
+    body: list[list[str]] = []
     for part in (section,) if section is not None else article.sections:
-        blocks.append(_heading(part.title, "-", width))
-        blocks += markdown_blocks(part.source, width)
-    blocks += _closing_blocks(article, width)
+        body.append(_heading(part.title, "-", width))
+        body += markdown_blocks(part.source, width, part.level)
+    blocks += body
+    blocks += _closing_blocks(article, width, body)
     return _join(blocks)
 
 
-def _closing_blocks(article: Article, width: int) -> list[list[str]]:
+def _said(text: str, blocks: Sequence[Sequence[str]]) -> bool:
+    """Whether the words of ``text`` are already printed, nearly all together in one block (an article that
+    tells its own contact and disclaimer in its last section should not have them printed twice)."""
+    words = [fold(word) for _, _, word in words_of(text)]
+    if not words:
+        return True
+    for block in blocks:
+        have = {fold(word) for _, _, word in words_of(" ".join(block))}
+        if sum(word in have for word in words) >= 0.8 * len(words):
+            return True
+    return False
+
+
+def _closing_blocks(
+    article: Article, width: int, body: Sequence[Sequence[str]] = ()
+) -> list[list[str]]:
     blocks: list[list[str]] = []
-    if article.disclaimer:
+    if article.disclaimer and not _said(article.disclaimer, body):
         blocks.append(_heading("Disclaimer", "-", width))
         blocks += markdown_blocks(article.disclaimer, width)
     contact = article.contact
+    details = [value for value in (contact.phone, contact.email, contact.address) if value]
+    if details and all(any(value in line for block in body for line in block) for value in details):
+        return blocks  # the article gives them itself
     if contact:
         blocks.append(_heading("Contact", "-", width))
         lines: list[str] = []
@@ -135,10 +155,11 @@ def _closing_blocks(article: Article, width: int) -> list[list[str]]:
     return blocks
 
 
-def markdown_blocks(source: str, width: int) -> list[list[str]]:
-    """Markdown as blocks of plain lines (a blank line goes between blocks)."""
+def markdown_blocks(source: str, width: int, level: int = 2) -> list[list[str]]:
+    """Markdown as blocks of plain lines (a blank line goes between blocks); ``level`` is the level of the
+    headings the article is split at, so its subsections are underlined as ``###`` ones are."""
     with gc_paused():
-        root = SyntaxTreeNode(markdown_parser().parse(source))
+        root = SyntaxTreeNode(shown_tokens(source, level))
         return _blocks(root.children, max(width, 8))
 
 
@@ -153,19 +174,66 @@ def _join(blocks: Iterable[list[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
+def _fold(word: str, width: int) -> list[str]:
+    """``word`` cut into pieces of at most ``width`` cells (never inside a wide character)."""
+    return chop_cells(word, max(1, width)) if cell_len(word) > width else [word]
+
+
+_BREAK_RE = re.compile(r"[ \t]+|(?<=[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef])(?=\S)")
+"""Where a line may break: at spaces, and after a CJK character (those scripts do not use spaces)."""
+
+
 def _wrap(text: str, width: int, indent: str = "") -> list[str]:
-    """Word-wrap one paragraph; hard line breaks (``\\n``) are kept; long words are never split."""
+    """Word-wrap one paragraph to ``width`` cells; hard line breaks (``\\n``) are kept; a word (or URL)
+    wider than the line is folded; CJK text breaks between characters."""
+    width = max(width, cell_len(indent) + 8)
     lines: list[str] = []
     for part in text.split("\n"):
-        wrapped = textwrap.wrap(
-            part,
-            width=max(width, len(indent) + 8),
-            subsequent_indent=indent,
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
-        lines += wrapped or [""]
-    return lines
+        if not part.strip():
+            lines.append("")
+            continue
+        line, used = "", 0
+        pending_space = False
+        for piece in _pieces(part):
+            if not piece.strip():
+                pending_space = bool(line)
+                continue
+            size = cell_len(piece)
+            gap = 1 if pending_space else 0
+            pending_space = False
+            if line and used + gap + size <= width:
+                line += " " * gap + piece
+                used += gap + size
+                continue
+            if line:
+                lines.append(line)
+            prefix = indent if lines else ""
+            room = width - cell_len(prefix)
+            chunks = _fold(piece, room)
+            for chunk in chunks[:-1]:
+                lines.append(prefix + chunk)
+                prefix = indent
+                room = width - cell_len(prefix)
+            line = prefix + chunks[-1]
+            used = cell_len(line)
+        if line:
+            lines.append(line)
+    return lines or [""]
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` cut into words, the spaces between them, and single CJK characters."""
+    out: list[str] = []
+    at = 0
+    for match in _BREAK_RE.finditer(text):
+        if match.start() > at:
+            out.append(text[at : match.start()])
+        if match.group():
+            out.append(match.group())
+        at = match.end()
+    if at < len(text):
+        out.append(text[at:])
+    return out
 
 
 def _heading(text: str, underline: str, width: int) -> list[str]:
@@ -194,13 +262,14 @@ def _block(node: SyntaxTreeNode, width: int) -> list[list[str]]:
         return [[f"> {line}" if line else ">" for line in inner]]
     if kind in {"fence", "code_block"}:
         code = node.content.rstrip("\n").expandtabs(4).split("\n")
-        return [[f"    {line}" if line.strip() else "" for line in code]]
+        room = max(8, width - 4)
+        return [
+            [f"    {piece}" if line.strip() else "" for line in code for piece in _fold(line, room)]
+        ]
     if kind == "hr":
         return [["* * *"]]
     if kind == "table":
         return _table(node, width)
-    if kind == "html_block":
-        return []  # not shown by the reader either
     return _blocks(node.children, width)
 
 
@@ -232,9 +301,12 @@ def _list(node: SyntaxTreeNode, width: int) -> list[list[str]]:
 
 def _table(node: SyntaxTreeNode, width: int) -> list[list[str]]:
     rows: list[list[str]] = []
+    aligns: list[str] = []
     for group in node.children:  # thead, tbody
         for tr in group.children:
             rows.append([" ".join(_inline(cell.children).split()) for cell in tr.children])
+            if not aligns:
+                aligns = [str(cell.attrs.get("style", "")) for cell in tr.children]
     if not rows:
         return []
     columns = max(len(row) for row in rows)
@@ -242,9 +314,11 @@ def _table(node: SyntaxTreeNode, width: int) -> list[list[str]]:
     header, body = rows[0], rows[1:]
     sizes = [max(cell_len(row[i]) for row in rows) for i in range(columns)]
     if sum(sizes) + 3 * (columns - 1) <= width:
+        aligns += [""] * (columns - len(aligns))
         lines = [
             " | ".join(
-                cell + " " * (size - cell_len(cell)) for cell, size in zip(row, sizes, strict=True)
+                _align(cell, size, align)
+                for cell, size, align in zip(row, sizes, aligns, strict=True)
             )
             for row in rows
         ]
@@ -261,42 +335,24 @@ def _table(node: SyntaxTreeNode, width: int) -> list[list[str]]:
     return records
 
 
+def _align(cell: str, size: int, style: str) -> str:
+    """``cell`` padded to ``size`` cells as its column is aligned (``:--:``, ``--:``)."""
+    room = size - cell_len(cell)
+    if "right" in style:
+        return " " * room + cell
+    if "center" in style:
+        return " " * (room // 2) + cell + " " * (room - room // 2)
+    return cell + " " * room
+
+
 def _inline(nodes: Sequence[SyntaxTreeNode]) -> str:
-    """Plain text of inline nodes: emphasis unwrapped, external link targets in parentheses."""
-    parts: list[str] = []
+    """Plain text of inline nodes (see `kreader.mdtext.tokens_text`): external link targets in parentheses,
+    images as ``[image: description]``, hard line breaks kept."""
+    parts = []
     for node in nodes:
-        kind = node.type
-        if kind == "inline":
-            parts.append(_inline(node.children))
-        elif kind in {"text", "code_inline"}:
-            parts.append(node.content)
-        elif kind == "softbreak":
-            parts.append(" ")
-        elif kind == "hardbreak":
-            parts.append("\n")
-        elif kind == "link":
-            text = _inline(node.children)
-            href = str(node.attrs.get("href", ""))
-            parts.append(text + _link_target(text, href))
-        elif kind == "image":
-            alt = _inline(node.children).strip()
-            parts.append(f"[image: {alt}]" if alt else "[image]")
-        elif kind == "html_inline":
-            continue
-        else:  # em, strong, s and anything new: keep the words
-            parts.append(_inline(node.children))
+        if node.type == "inline" and node.token is not None:
+            parts.append(tokens_text(node.token.children or (), targets=True, breaks="\n"))
     return "".join(parts)
-
-
-def _link_target(text: str, href: str) -> str:
-    """`` (target)`` for a link out of the library; nothing for ``#anchor`` and ``other.md``."""
-    parts = urlsplit(href)
-    if not (parts.scheme or parts.netloc):
-        return ""
-    shown = href.removeprefix("mailto:").removeprefix("tel:")
-    if text.strip() in {href, shown} or re.sub(r"^[a-z]+://", "", href) == text.strip():
-        return ""
-    return f" ({shown})"
 
 
 # --- rich ---------------------------------------------------------------------------------------
@@ -313,6 +369,8 @@ def print_rich(article: Article, section: Section | None, console: Console) -> N
     from rich.panel import Panel
     from rich.text import Text
 
+    from kreader.layout import SectionMarkdown
+
     console.print(Markdown(f"# {_escape(article.title)}"))
     if article.summary:
         console.print(Text(article.summary, style="italic"))
@@ -321,7 +379,7 @@ def print_rich(article: Article, section: Section | None, console: Console) -> N
     for part in (section,) if section is not None else article.sections:
         console.print()
         console.print(Markdown(f"## {_escape(part.title)}"))
-        console.print(Markdown(part.source))
+        console.print(SectionMarkdown(shown_tokens(part.source, part.level)))
     if article.disclaimer:
         console.print()
         console.print(Panel(Markdown(article.disclaimer), title="Disclaimer", title_align="left"))

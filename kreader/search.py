@@ -36,9 +36,9 @@ import unicodedata
 import zlib
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from kreader.safetext import valid_text
 
@@ -281,14 +281,8 @@ _CELL_RE: re.Pattern[str]
 _REFERENCE_RE: re.Pattern[str]
 _LINE_PREFIX_RE: re.Pattern[str]
 _ITEM_RE: re.Pattern[str]
-_CODE_SPAN_RE: re.Pattern[str]
-_LINK_RE: re.Pattern[str]
-_AUTOLINK_RE: re.Pattern[str]
-_TAG_RE: re.Pattern[str]
-_EMPHASIS_RE: re.Pattern[str]
-_ESCAPE_RE: re.Pattern[str]
-_INLINE_MARKUP: re.Pattern[str]
 _compiled = False
+_inline_text: Callable[[str, dict[str, Any] | None, bool], str]
 
 
 def _compile_patterns() -> None:
@@ -305,13 +299,7 @@ def _compile_patterns() -> None:
         _REFERENCE_RE, \
         _LINE_PREFIX_RE, \
         _ITEM_RE, \
-        _CODE_SPAN_RE, \
-        _LINK_RE, \
-        _AUTOLINK_RE, \
-        _TAG_RE, \
-        _EMPHASIS_RE, \
-        _ESCAPE_RE, \
-        _INLINE_MARKUP
+        _inline_text
     if _compiled:
         return
     _FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
@@ -320,21 +308,12 @@ def _compile_patterns() -> None:
     _RULE_RE = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,}|=+[ \t]*)$")
     _TABLE_RULE_RE = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
     _CELL_RE = re.compile(r"(?<!\\)\|")
-    _REFERENCE_RE = re.compile(r" {0,3}\[[^\]]+\]:[ \t]*\S+")
+    _REFERENCE_RE = re.compile(r" {0,3}\[[^\]^][^\]]*\]:[ \t]*\S+")
     _LINE_PREFIX_RE = re.compile(r"[ \t]*(?:>[ \t]?)*[ \t]*(?:[-+*][ \t]+|\d{1,9}[.)][ \t]+)?")
     _ITEM_RE = re.compile(r"[ \t]*(?:>[ \t]?)*[ \t]*(?:[-+*]|\d{1,9}[.)])(?:[ \t]+|$)")
-    _CODE_SPAN_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.DOTALL)
-    _LINK_RE = re.compile(
-        r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]"  # the text (one level of brackets inside)
-        r"(?:\((?:[^()\s]|\([^()]*\))*(?:[ \t]+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?[ \t]*\)|\[[^\]]*\])"
-    )
-    _AUTOLINK_RE = re.compile(
-        r"<((?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*)|(?:[^<>\s@]+@[^<>\s]+))>"
-    )
-    _TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--.*?-->", re.DOTALL)
-    _EMPHASIS_RE = re.compile(r"(?<!\w)_{1,3}(?=[^\s_])|(?<=[^\s_])_{1,3}(?!\w)")
-    _ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
-    _INLINE_MARKUP = re.compile(r"[\\`*_\[<&~]")
+    from kreader.mdtext import inline_text
+
+    _inline_text = inline_text
     _compiled = True
 
 
@@ -343,48 +322,10 @@ def _clean(text: str) -> str:
     return text.translate(_MARKERS) if START in text or END in text else text
 
 
-def _inline(text: str) -> str:
-    """What inline Markdown shows: text, code, link text and image descriptions; no markup, no URLs.
-
-    Quick rules rather than a parse (a library of megabytes is indexed in a fraction of a second):
-    what they miss is at worst a stray ``*`` in the indexed text, never a URL taken for text.
-    """
-    if _INLINE_MARKUP.search(text) is None:
-        return text
-    if "`" not in text:
-        return _inline_plain(text)
-    parts: list[str] = []
-    at = 0
-    for code in _CODE_SPAN_RE.finditer(text):
-        parts.append(_inline_plain(text[at : code.start()]))
-        parts.append(code.group(2).strip(" ") if code.group(2).strip(" ") else code.group(2))
-        at = code.end()
-    parts.append(_inline_plain(text[at:]))
-    return "".join(parts)
-
-
-def _inline_plain(text: str) -> str:
-    if "[" in text:
-        for _ in range(3):  # links inside image descriptions, images inside link text
-            text, count = _LINK_RE.subn(r"\1", text)
-            if not count:
-                break
-    if "<" in text:
-        text = _AUTOLINK_RE.sub(r"\1", text)
-        text = _TAG_RE.sub("", text)
-    if "*" in text:  # emphasis, bullets already gone: a literal "*" is rare, and never a word
-        text = text.replace("*", "")
-    if "_" in text:
-        text = _EMPHASIS_RE.sub("", text)
-    if "~~" in text:
-        text = text.replace("~~", "")
-    if "\\" in text:
-        text = _ESCAPE_RE.sub(r"\1", text)
-    if "&" in text:
-        import html  # only here: most text holds no entity
-
-        text = html.unescape(text)
-    return text
+def _inline(text: str, references: dict[str, Any] | None = None) -> str:
+    """What inline Markdown shows: text, code, link text and image descriptions; no markup, no URLs
+    (`kreader.mdtext.inline_text`, whose quick path keeps indexing a library of megabytes fast)."""
+    return _inline_text(text, references, False)
 
 
 class Chunk(NamedTuple):
@@ -411,12 +352,17 @@ def section_chunks(section: Section) -> list[Chunk]:
     """
     _compile_patterns()
     lines = section.source.split("\n")
+    references = None
+    if "]:" in section.source:
+        from kreader.mdtext import references_of
+
+        references = references_of(line for line in lines if _REFERENCE_RE.match(line)) or None
     subs = [sub for sub in section.subsections if 0 <= sub.line < len(lines)]
     bounds = [0, *(sub.line for sub in subs), len(lines)]
     chunks = []
     for index in range(len(subs) + 1):
         start = bounds[index] + (1 if index else 0)  # a subsection's first line is its heading
-        body, headings = _text_of_lines(lines[start : bounds[index + 1]])
+        body, headings = _text_of_lines(lines[start : bounds[index + 1]], references)
         if index:
             sub = subs[index - 1]
             chunks.append(Chunk(sub.id, _clean(sub.title), body, headings))
@@ -425,7 +371,9 @@ def section_chunks(section: Section) -> list[Chunk]:
     return chunks
 
 
-def _text_of_lines(lines: Sequence[str]) -> tuple[str, tuple[tuple[int, int], ...]]:
+def _text_of_lines(
+    lines: Sequence[str], references: dict[str, Any] | None = None
+) -> tuple[str, tuple[tuple[int, int], ...]]:
     """The text of a run of Markdown lines, one block per line, and where its headings are."""
     blocks: list[str] = []
     headings: list[tuple[int, int]] = []
@@ -448,13 +396,13 @@ def _text_of_lines(lines: Sequence[str]) -> tuple[str, tuple[tuple[int, int], ..
         row = row[1:] if row.startswith("|") else row
         row = row[:-1] if row.endswith("|") and not row.endswith("\\|") else row
         for cell in _CELL_RE.split(row):
-            text = " ".join(_inline(cell.replace("\\|", "|")).split())
+            text = " ".join(_inline(cell.replace("\\|", "|"), references).split())
             if text:
                 add(text)
 
     def flush() -> None:
         if paragraph:
-            text = _inline(" ".join(paragraph))
+            text = _inline(" ".join(paragraph), references)
             paragraph.clear()
             text = " ".join(text.split())
             if text:
@@ -487,13 +435,13 @@ def _text_of_lines(lines: Sequence[str]) -> tuple[str, tuple[tuple[int, int], ..
             if atx:
                 flush()
                 text = _ATX_CLOSE_RE.sub("", line[atx.end() :]).strip()
-                text = " ".join(_inline(text).split())
+                text = " ".join(_inline(text, references).split())
                 if text:
                     add(text, heading=True)
                 continue
             if first in "-*_=" and _RULE_RE.match(line):
                 if paragraph and first in "=-":  # a setext heading: the paragraph was its text
-                    text = " ".join(_inline(" ".join(paragraph)).split())
+                    text = " ".join(_inline(" ".join(paragraph), references).split())
                     paragraph.clear()
                     if text:
                         add(text, heading=True)

@@ -111,8 +111,9 @@ def test_a_hit_lands_on_the_best_match_of_its_part(tmp_path: Path) -> None:
             "## Other\n\nSpawning, then a spawn.\n"
         },
     )
-    part, other = sorted(index.search("spawn"), key=lambda h: h.section_id != "part")
-    # A whole word in a heading first, wherever it is in the part.
+    hits = {(hit.section_id, hit.anchor): hit for hit in index.search("spawn")}
+    # A "####" heading is a part of its own (an anchor, in the contents); its heading's whole word first.
+    part, other = hits[("part", "the-spawn-call")], hits[("other", "")]
     assert (part.where, part.term, part.occurrence) == ("heading", "spawn", 2)
     text = index.section_text("a", "part")
     start = round(part.fraction * len(text))

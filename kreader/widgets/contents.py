@@ -1,4 +1,5 @@
-"""The contents pane: articles, their sections and subsections, following where the reader is."""
+"""The contents pane: articles, their sections and their headings (nested, deeper ones folded), following where
+the reader is."""
 
 from __future__ import annotations
 
@@ -122,11 +123,20 @@ class ContentsTree(Tree[Place]):
                         f"{first:,} earlier subsections",
                         Place(article.id, section.id, subs[first - 1].id),
                     )
-                for sub in subs[first:last]:
+                # Deeper headings nest under the one above them, folded until the reader gets there.
+                listed = subs[first:last]
+                stack: list[tuple[int, TreeNode[Place]]] = []
+                for n, sub in enumerate(listed):
+                    while stack and stack[-1][0] >= sub.depth:
+                        stack.pop()
+                    parent = stack[-1][1] if stack else section_node
                     sub_place = Place(article.id, section.id, sub.id)
-                    self._entries[sub_place] = section_node.add_leaf(
-                        plain_line(sub.title), data=sub_place
-                    )
+                    if n + 1 < len(listed) and listed[n + 1].depth > sub.depth:
+                        sub_node = parent.add(plain_line(sub.title), data=sub_place, expand=False)
+                        stack.append((sub.depth, sub_node))
+                    else:
+                        sub_node = parent.add_leaf(plain_line(sub.title), data=sub_place)
+                    self._entries[sub_place] = sub_node
                 if last < len(subs):
                     self._add_more(
                         section_node,
@@ -197,6 +207,11 @@ class ContentsTree(Tree[Place]):
         node = node or self._entries.get(Place(place.article_id, place.section_id))
         if node is None:
             return
+        parent = node.parent
+        while parent is not None and not parent.is_root:  # a deeper heading's entry is folded away
+            if not parent.is_expanded:
+                parent.expand()
+            parent = parent.parent
         # Nodes just added or expanded have no line number until the tree is laid out again, which Tree
         # does lazily (on idle); asking for the last line lays it out now, so the cursor lands on the node.
         _ = self.last_line
