@@ -66,7 +66,7 @@ def common_options(default: object = None) -> argparse.ArgumentParser:
 
 
 VALUE_OPTIONS = frozenset(
-    {"--content", "--data-dir", "--config", "--section", "--article", "--theme"}
+    {"--content", "--data-dir", "--config", "--section", "--article", "--theme", "--lang"}
 )
 """The reader's options that take a value (the value is not the PATH)."""
 
@@ -131,6 +131,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "--fresh", action="store_true", help="start at the beginning, not where you left off"
     )
     parser.add_argument("--kiosk", action="store_true", help="run as a locked waiting-room kiosk")
+    from kreader.commands.context import add_language_option
+
+    add_language_option(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub_parent = common_options(argparse.SUPPRESS)
     for name, (module_name, help_text) in SUBCOMMANDS.items():

@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 
-from kreader.commands.context import Context
+from kreader.commands.context import Context, add_language_option
 from kreader.errors import CliError
 from kreader.printing import (
     MAX_WIDTH,
@@ -60,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument(
         "--rich", action="store_true", help="styled text even when stdout is not a terminal"
     )
+    add_language_option(parser, argparse.SUPPRESS)  # given before or after the command
     parser.add_argument(
         "--no-pager",
         action="store_true",
