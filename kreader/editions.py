@@ -44,6 +44,10 @@ class Edition(Article):
         meta = translated.meta
         if meta.order is None and source.meta.order is not None:
             meta = replace(meta, order=source.meta.order)  # both languages list articles alike
+        if not meta.contact and source.meta.contact:
+            meta = replace(
+                meta, contact=source.meta.contact
+            )  # the same clinic, whatever the language
         super().__init__(
             source.id,
             translated.path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from kreader.content import load_library
@@ -23,7 +24,7 @@ class FrozenClock:
         return self.now
 
 
-def kiosk(content_dir: Path, clock: FrozenClock | None = None) -> KioskApp:
+def kiosk(content_dir: Path, clock: FrozenClock | None = None, language: str = "en") -> KioskApp:
     settings = Settings(kiosk=True, admin_pin_hash=hash_pin("2468", salt=b"0123456789abcdef"))
     app = make_app(
         load_library(content_dir),
@@ -31,6 +32,7 @@ def kiosk(content_dir: Path, clock: FrozenClock | None = None) -> KioskApp:
         settings,
         kiosk=True,
         clock=clock or FrozenClock(),
+        language=language,
     )
     assert isinstance(app, KioskApp)
     app.tick_seconds = 3600
@@ -64,3 +66,21 @@ def test_kiosk_contact_view_with_qr_code(snap_compare: Any, content_dir: Path) -
 
 def test_kiosk_pin_prompt(snap_compare: Any, content_dir: Path) -> None:
     assert snap_compare(kiosk(content_dir), press=["f12", "1", "2"], terminal_size=(100, 30))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_kiosk_view_in_spanish(snap_compare: Any, content_dir: Path, size: tuple[int, int]) -> None:
+    """A visitor who touched "Español": the article, the footer, the contact line and disclaimer in Spanish."""
+    assert snap_compare(kiosk(content_dir, language="es"), terminal_size=size)
+
+
+def test_kiosk_attract_loop_in_spanish(snap_compare: Any, content_dir: Path) -> None:
+    clock = FrozenClock()
+    app = kiosk(content_dir, clock, language="es")
+
+    async def go_idle(pilot: Pilot[None]) -> None:
+        clock.now += 91
+        app.tick()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=go_idle)

@@ -71,6 +71,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     args = ctx.args
     library = ctx.library()
+    language = ctx.language
+    if language != "en":
+        # A Spanish article prints in Spanish: its edition, with the headings kreader adds in Spanish.
+        from kreader.editions import load_editions
+        from kreader.i18n import set_language
+
+        set_language(language)
+        library = load_editions(library).library(language)
     try:
         article, section = find_target(library, args.target)
     except UnknownTarget as exc:
