@@ -26,8 +26,12 @@ STAMP = VENV / ".kreader-installed"
 
 
 def _fingerprint() -> str:
-    """Hash of what decides the install, so a changed pyproject reinstalls."""
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """Hash of what decides the install, so a changed pyproject reinstalls, and a changed translation
+    catalogue (compiled to .mo by the install's build hook) is compiled again."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    for po in sorted((ROOT / "kreader" / "locale").glob("*/LC_MESSAGES/*.po")):
+        digest.update(po.read_bytes())
+    return digest.hexdigest()
 
 
 def setup(extras: str = "test") -> None:

@@ -23,8 +23,10 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from kreader.content import Library
+from kreader.editions import Editions, load_editions
+from kreader.i18n import N_, SOURCE_LANGUAGE, _, next_language, set_language
 from kreader.layout import Layouts, Palette
-from kreader.messages import BookmarksChanged, IndexReady, PreferenceChanged
+from kreader.messages import BookmarksChanged, IndexReady, LanguageSwitch, PreferenceChanged
 from kreader.safetext import clean, clean_line
 from kreader.screens.reader import ReaderScreen, StartAt
 from kreader.search import SearchIndex
@@ -47,7 +49,7 @@ class KReaderApp(App[None]):
     SEARCH_CACHE = True
     """Keep the search index in a cache file (the kiosk keeps it in memory: it writes nothing)."""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("t", "cycle_theme", "Theme"),
+        Binding("t", "cycle_theme", N_("Theme")),
     ]
 
     def __init__(
@@ -61,10 +63,21 @@ class KReaderApp(App[None]):
         theme: str | None = None,
         config_path: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
+        language: str = SOURCE_LANGUAGE,
+        editions: Editions | None = None,
     ) -> None:
         super().__init__()
         self.library = library
-        """The library being read (the index is built from it; the kiosk swaps it when the folder changes)."""
+        """The library as read from its folder (the kiosk swaps it when the folder changes)."""
+        self.editions = editions if editions is not None else load_editions(library)
+        """The library in each language (its articles' editions)."""
+        set_language(language)
+        self.language = language
+        """The language of the interface and of the articles shown."""
+        self._indexes: dict[str, SearchIndex] = {}
+        """The search index of each language's library, once built."""
+        self._index_languages: dict[int, str] = {}
+        """Language of each index build under way, by generation."""
         self.store = store
         """Bookmarks and positions; handed to the reader screen, closed by whoever opened it."""
         self.settings = settings
@@ -111,7 +124,10 @@ class KReaderApp(App[None]):
         """Textual's ctrl+c hint, without the markup `notify` no longer parses."""
         for key, active in self.active_bindings.items():
             if active.binding.action in ("quit", "app.quit"):
-                self.notify(f"Press {key} to quit the app", title="Do you want to quit?")
+                self.notify(
+                    _("Press {key} to quit the app").format(key=key),
+                    title=_("Do you want to quit?"),
+                )
                 return
 
     def format_title(self, title: str, sub_title: str) -> Content:
@@ -127,13 +143,18 @@ class KReaderApp(App[None]):
     def make_reader(self) -> ReaderScreen:
         """The reader screen this app shows (the kiosk opens it in kiosk mode)."""
         return ReaderScreen(
-            self.library,
+            self.shown_library,
             self.store,
             self.layouts,
             lambda: self.palette,
             start=self.start,
             reading_width=self.settings.width,
         )
+
+    @property
+    def shown_library(self) -> Library:
+        """The library in the language shown: each article's edition in it, where there is one."""
+        return self.editions.library(self.language)
 
     def reader(self) -> ReaderScreen:
         """The reader screen (the default screen, always at the bottom of the stack)."""
@@ -150,7 +171,9 @@ class KReaderApp(App[None]):
             self.theme = self._wanted_theme
         else:
             self.notify(
-                f"Unknown theme {self._wanted_theme!r}; using {DEFAULT_THEME}.",
+                _("Unknown theme {theme!r}; using {default}.").format(
+                    theme=self._wanted_theme, default=DEFAULT_THEME
+                ),
                 severity="warning",
                 markup=False,
             )
@@ -179,9 +202,10 @@ class KReaderApp(App[None]):
         edited file is indexed there first. A Textual worker thread would hold the process open at exit
         until the build ends; a daemon thread is simply dropped (SQLite rolls back what it left undone).
         """
-        library = self.library
+        library = self.shown_library
         self._index_generation += 1
         generation = self._index_generation
+        self._index_languages[generation] = self.language
         cached = self.SEARCH_CACHE
 
         def build() -> None:
@@ -189,15 +213,27 @@ class KReaderApp(App[None]):
                 index = SearchIndex.open(library) if cached else SearchIndex.build(library)
             except Exception as exc:  # a fault in the cache must not leave search waiting for ever
                 index = SearchIndex.build(library)
-                index.messages.append(f"Search works from memory this time ({exc}).")
+                index.messages.append(
+                    _("Search works from memory this time ({error}).").format(error=exc)
+                )
             with contextlib.suppress(RuntimeError):  # the app has already exited
                 self.post_message(IndexReady(index, generation))
 
         threading.Thread(target=build, name="kreader-search-index", daemon=True).start()
 
+    def forget_indexes(self) -> None:
+        """Drop every language's index (the library changed): builds under way are ignored when done."""
+        self._indexes.clear()
+        self._index_languages.clear()
+        self.search_index = None
+
     def on_index_ready(self, message: IndexReady) -> None:
-        if message.generation != self._index_generation:
+        language = self._index_languages.pop(message.generation, None)
+        if language is None:
             return  # overtaken by a newer library
+        self._indexes[language] = message.index
+        if language != self.language:
+            return  # kept for when that language is shown again
         self.search_index = message.index
         for notice in message.index.messages:
             self.notify(notice, severity="warning", timeout=8)
@@ -228,13 +264,32 @@ class KReaderApp(App[None]):
         """Step through dark, light and high contrast, and remember the choice."""
         current = self.theme if self.theme in THEME_CYCLE else THEME_CYCLE[-1]
         self.theme = THEME_CYCLE[(THEME_CYCLE.index(current) + 1) % len(THEME_CYCLE)]
-        self.notify(f"Theme: {self.theme}", timeout=1.5, markup=False)
+        self.notify(_("Theme: {theme}").format(theme=self.theme), timeout=1.5, markup=False)
         self.save_preference(theme=self.theme)
 
     def on_bookmarks_changed(self, message: BookmarksChanged) -> None:
         """A dialog changed the bookmarks: the reader's contents stars follow at once."""
         if self._reader is not None and self._reader.is_mounted:
             self._reader.refresh_bookmark_marks()
+
+    # -- language --------------------------------------------------------------------------------------------
+
+    def on_language_switch(self, message: LanguageSwitch) -> None:
+        self.switch_language(next_language(self.language))
+
+    def switch_language(self, language: str) -> None:
+        """Show the interface and the articles in ``language``, at the same place in the text."""
+        if language == self.language:
+            return
+        set_language(language)
+        self.language = language
+        self.search_index = self._indexes.get(language)
+        reader = self._reader
+        if reader is not None and reader.is_mounted:
+            reader.show_language(self.shown_library, self.search_index)
+        if self.search_index is None:
+            self.build_search_index()
+        self.refresh_bindings()  # the footer draws its descriptions again, in the new language
 
     # -- preferences -----------------------------------------------------------------------------------------
 
@@ -249,5 +304,8 @@ class KReaderApp(App[None]):
             save_preferences(self.config_path, **changes)
         except SettingsError as exc:
             self.notify(
-                f"Could not save the setting: {exc}", severity="warning", timeout=6, markup=False
+                _("Could not save the setting: {error}").format(error=exc),
+                severity="warning",
+                timeout=6,
+                markup=False,
             )

@@ -128,6 +128,7 @@ def check_report(root: Path) -> Report:
             problems += found
         for article, tokens in parsed:
             problems += _check_links(article, tokens, articles)
+        problems += _check_editions(root, articles)
     problems.sort(key=lambda problem: (str(problem.file), problem.line))
     return Report(root, tuple(files), tuple(problems))
 
@@ -378,6 +379,58 @@ def _check_html(article: Article, tokens: Sequence[Token]) -> Iterator[Problem]:
 
 _KEPT_INLINE_TAGS = frozenset({"br", "kbd", "a"})
 """Inline tags readers see as meant (a line break, a key) or that only mark a link target."""
+
+
+# --- editions ----------------------------------------------------------------------------------
+
+
+def _check_editions(root: Path, articles: dict[str, Article | None]) -> Iterator[Problem]:
+    """Each edition (``es/x.md``) checked as an article, and against its source (`kreader.check_editions`)."""
+    from kreader.check_editions import compare_edition, edition_files
+    from kreader.editions import Edition
+
+    by_language: dict[str, list[tuple[Path, Article | None, list[Token]]]] = {}
+    for language, path in edition_files(root):
+        article, tokens, found = _check_file(path, root)
+        yield from found
+        by_language.setdefault(language, []).append((path, article, tokens))
+    for language, files in by_language.items():
+        editions: dict[str, Article | None] = dict(articles)
+        pending = []
+        for path, article, tokens in files:
+            source = articles.get(path.stem)
+            if path.stem not in articles:
+                yield _warning(
+                    path,
+                    1,
+                    f"edition of no article: there is no {path.name} in the library folder, so "
+                    f"readers never see this file",
+                )
+                continue
+            if article is None or source is None:
+                continue  # the file's (or its source's) own problems are reported on it
+            edition = Edition(source, article, language)
+            editions[path.stem] = edition
+            pending.append((source, edition, tokens))
+        for source, edition, tokens in pending:
+            yield from _check_links(edition, tokens, editions)
+            for file, line, level, message in compare_edition(
+                source,
+                clean(_text_of(source.path)),
+                edition,
+                clean(_text_of(edition.path)),
+                language,
+                {"source": articles, "edition": editions},
+            ):
+                yield Problem(file, line, "warning" if level == "warning" else "error", message)
+
+
+def _text_of(path: Path) -> str:
+    """A file's text as `_check_file` read it (it was readable then)."""
+    text = read_source(path)
+    if isinstance(text, ContentError):
+        return ""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 # --- links ----------------------------------------------------------------------------------------

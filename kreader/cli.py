@@ -78,7 +78,7 @@ def common_options(default: object = None) -> Parser:
 
 
 VALUE_OPTIONS = frozenset(
-    {"--content", "--data-dir", "--config", "--section", "--article", "--theme"}
+    {"--content", "--data-dir", "--config", "--section", "--article", "--theme", "--lang"}
 )
 """The reader's options that take a value (the value is not the PATH)."""
 
@@ -146,6 +146,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     # Set by `kreader serve` on each browser's session (see kreader.commands.serve.session_command): its
     # bookmarks, reading position and preferences live in memory and nothing is written to the host's files.
     parser.add_argument("--web-session", action="store_true", help=argparse.SUPPRESS)
+    from kreader.commands.context import add_language_option
+
+    add_language_option(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub_parent = common_options(argparse.SUPPRESS)
     for name, (module_name, help_text) in SUBCOMMANDS.items():

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from kreader.content import Article, Contact, Library
+from kreader.i18n import N_, _
 
-CRISIS_LINE = "In a crisis in the US, call or text 988."
-SHORT_DISCLAIMER = "Not medical advice: ask a clinician. In a crisis (US), call or text 988."
+# Marked for the catalogue here, translated where shown (`_`), so they follow the interface's language.
+CRISIS_LINE = N_("In a crisis in the US, call or text 988.")
+SHORT_DISCLAIMER = N_("Not medical advice: ask a clinician. In a crisis (US), call or text 988.")
 """Used where the article's own disclaimer would take more than two lines."""
-DEFAULT_DISCLAIMER = "General information only, not medical advice. Talk to a qualified clinician."
+DEFAULT_DISCLAIMER = N_(
+    "General information only, not medical advice. Talk to a qualified clinician."
+)
 
 
 def featured_article(library: Library, featured: str) -> Article | None:
@@ -31,10 +35,10 @@ def contact_info(library: Library, featured: str) -> tuple[Contact, str]:
 def contact_lines(contact: Contact, disclaimer: str) -> tuple[str, str]:
     """The two lines always on screen: how to reach the clinic, and the disclaimer with 988."""
     reach = " · ".join(part for part in (contact.name, contact.address, contact.phone) if part)
-    note = disclaimer or DEFAULT_DISCLAIMER
+    note = disclaimer or _(DEFAULT_DISCLAIMER)
     if "988" not in note:
-        note = f"{note} {CRISIS_LINE}"
-    return reach or "Ask at the front desk for help.", note
+        note = f"{note} {_(CRISIS_LINE)}"
+    return reach or _("Ask at the front desk for help."), note
 
 
 def contact_qr_data(contact: Contact) -> str:

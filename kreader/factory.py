@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kreader.app import KReaderApp
 from kreader.content import Library
+from kreader.i18n import SOURCE_LANGUAGE
 from kreader.kiosk_app import KioskApp
 from kreader.screens.reader import StartAt
 from kreader.settings import Settings
@@ -25,11 +26,15 @@ def make_app(
     config_path: Path | None = None,
     kiosk: bool = False,
     clock: Callable[[], float] = time.monotonic,
+    language: str = SOURCE_LANGUAGE,
 ) -> KReaderApp:
-    """Build the reader (or the kiosk) without running it."""
+    """Build the reader (or the kiosk) without running it, in ``language`` (English unless asked: the
+    command line resolves ``--lang``, the settings and the environment)."""
     settings = settings or Settings()
     if kiosk:
-        return KioskApp(library, store, settings, notices=notices, theme=theme, clock=clock)
+        return KioskApp(
+            library, store, settings, notices=notices, theme=theme, clock=clock, language=language
+        )
     return KReaderApp(
         library,
         store,
@@ -39,4 +44,5 @@ def make_app(
         theme=theme,
         config_path=config_path,
         clock=clock,
+        language=language,
     )

@@ -60,6 +60,7 @@ READING_KEYS: Final = frozenset(
         "shift+g",
         "n",  # next section
         "p",  # previous section
+        "l",  # the other language (English / Español)
         "right_square_bracket",  # ] next article
         "left_square_bracket",  # [ previous article
         "tab",

@@ -31,6 +31,8 @@ from kreader.content import (
     library_signature,
     load_library,
 )
+from kreader.editions import editions_signature, load_editions
+from kreader.i18n import SOURCE_LANGUAGE
 from kreader.kiosk import KioskPolicy, is_key_allowed, is_staff_chord
 from kreader.messages import LibraryChanged, StartOver
 from kreader.safetext import clean
@@ -84,6 +86,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         theme: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         tick_seconds: float = 1.0,
+        language: str = SOURCE_LANGUAGE,
     ) -> None:
         super().__init__(
             library,
@@ -93,7 +96,10 @@ class KioskApp(KReaderApp, inherit_bindings=False):
             notices=notices,
             theme=theme or settings.kiosk_theme,
             clock=clock,
+            language=language,
         )
+        self.default_language = language
+        """The language each visit starts in: the idle reset comes back to it."""
         self.policy = KioskPolicy(
             idle_seconds=settings.idle_seconds,
             rotate_seconds=settings.rotate_seconds,
@@ -121,7 +127,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
 
     def make_reader(self) -> ReaderScreen:
         return ReaderScreen(
-            self.library,
+            self.shown_library,
             self.store,
             self.layouts,
             lambda: self.palette,
@@ -142,7 +148,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         if self.library.articles:
             self.build_index_after_first_paint()
         try:
-            self._signature = library_signature(self.library.root)
+            self._signature = self._content_signature()
         except LibraryError:
             self._signature = ()
         self.set_interval(self.tick_seconds, self.tick)
@@ -160,6 +166,11 @@ class KioskApp(KReaderApp, inherit_bindings=False):
             signal.signal(signal.SIGTSTP, signal.SIG_IGN)
         except (RuntimeError, ValueError, NotImplementedError):
             log.warning("could not install signal handlers (not the main thread)")
+
+    def _content_signature(self) -> tuple[tuple[str, int, int], ...]:
+        """What changes when an article or one of its editions does."""
+        root = self.library.root
+        return library_signature(root) + editions_signature(root)
 
     def open_url(self, url: str, *, new_tab: bool = True) -> None:
         """Never open anything outside the kiosk: no browser, no new tab in a served session."""
@@ -240,6 +251,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.store.clear()
+        self.switch_language(self.default_language)
         if reader is not None and reader.is_mounted:
             reader.go_home(self.featured)
             reader.refresh_bookmark_marks()
@@ -257,7 +269,19 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         if step == "page":
             view.scroll_page_down(animate=True, duration=1.2)
             return
-        article = self.library.article(self.featured)
+        languages = self.settings.attract_languages
+        if self.language in languages and languages.index(self.language) + 1 < len(languages):
+            # The same section again in the loop's next language, from its top: a passer-by sees
+            # every page in each language.
+            self.switch_language(languages[languages.index(self.language) + 1])
+            reader.query_one(SectionView).go_to("", 0.0)
+            return
+        if languages and self.language != languages[0]:
+            self.switch_language(languages[0])
+        reader = self._reader
+        if reader is None:
+            return
+        article = reader.library.article(self.featured)
         if article is None or reader.section is None:
             return
         index = article.index_of(reader.section.id) if reader.article is article else -1
@@ -268,7 +292,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
     def check_content(self) -> None:
         """Pick up edits to the content folder; a broken edit keeps the last good content on screen."""
         try:
-            signature = library_signature(self.library.root)
+            signature = self._content_signature()
         except LibraryError as exc:
             self._log_problem(str(exc))
             return
@@ -292,8 +316,9 @@ class KioskApp(KReaderApp, inherit_bindings=False):
     def _swap_library(self, library: Library) -> None:
         was_unavailable = not self.library.articles
         self.library = library
+        self.editions = load_editions(library)
         self.layouts.clear()
-        self.search_index = None
+        self.forget_indexes()
         self.build_search_index()
         if was_unavailable:
             # The reader was never shown: a new one opens at the featured article.
@@ -303,7 +328,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
             return
         if self._reader is not None:
             self._reader.featured = self.featured
-            self._reader.post_message(LibraryChanged(library))
+            self._reader.post_message(LibraryChanged(self.shown_library))
 
     # -- errors ----------------------------------------------------------------------------------------------
 

@@ -39,5 +39,10 @@ class LibraryChanged(Message, bubble=False):
 
 
 @dataclass
+class LanguageSwitch(Message):
+    """The reader asked for the next language (key ``l``, or the kiosk's footer); bubbles up to the app."""
+
+
+@dataclass
 class BookmarksChanged(Message):
     """Bookmarks were added, removed or restored (from a dialog): the contents' stars must follow."""

@@ -23,6 +23,7 @@ from markdown_it.tree import SyntaxTreeNode
 from rich.cells import cell_len, chop_cells
 
 from kreader.content import Article, Library, Section, gc_paused
+from kreader.i18n import _
 from kreader.mdtext import shown_tokens, tokens_text
 from kreader.search import fold, words_of
 
@@ -51,7 +52,7 @@ def find_target(library: Library, spec: str | None) -> tuple[Article, Section | 
     """
     if not spec:
         return library.articles[0], None
-    article_id, _, section_id = spec.partition("#")
+    article_id, _hash, section_id = spec.partition("#")
     article_id = article_id.strip().removesuffix(".md")
     section_id = section_id.strip()
     if not article_id:
@@ -105,7 +106,7 @@ def plain_text(article: Article, section: Section | None = None, width: int = 80
     if article.summary:
         blocks.append(_wrap(article.summary, width))
     if article.meta.reviewed is not None:
-        blocks.append([f"Reviewed: {article.meta.reviewed.isoformat()}"])
+        blocks.append([_("Reviewed: {date}").format(date=article.meta.reviewed.isoformat())])
     body: list[list[str]] = []
     for part in (section,) if section is not None else article.sections:
         body.append(_heading(part.title, "-", width))
@@ -133,21 +134,21 @@ def _closing_blocks(
 ) -> list[list[str]]:
     blocks: list[list[str]] = []
     if article.disclaimer and not _said(article.disclaimer, body):
-        blocks.append(_heading("Disclaimer", "-", width))
+        blocks.append(_heading(_("Disclaimer"), "-", width))
         blocks += markdown_blocks(article.disclaimer, width)
     contact = article.contact
     details = [value for value in (contact.phone, contact.email, contact.address) if value]
     if details and all(any(value in line for block in body for line in block) for value in details):
         return blocks  # the article gives them itself
     if contact:
-        blocks.append(_heading("Contact", "-", width))
+        blocks.append(_heading(_("Contact"), "-", width))
         lines: list[str] = []
         for label, value in (
             ("", contact.name),
             ("", contact.address),
-            ("Phone: ", contact.phone),
-            ("Email: ", contact.email),
-            ("Web: ", contact.url),
+            (_("Phone: "), contact.phone),
+            (_("Email: "), contact.email),
+            (_("Web: "), contact.url),
         ):
             for n, part in enumerate(value.splitlines()):
                 lines += _wrap(f"{label if n == 0 else ''}{part}", width, indent=" " * len(label))
@@ -375,14 +376,17 @@ def print_rich(article: Article, section: Section | None, console: Console) -> N
     if article.summary:
         console.print(Text(article.summary, style="italic"))
     if article.meta.reviewed is not None:
-        console.print(Text(f"Reviewed: {article.meta.reviewed.isoformat()}", style="dim"))
+        reviewed = _("Reviewed: {date}").format(date=article.meta.reviewed.isoformat())
+        console.print(Text(reviewed, style="dim"))
     for part in (section,) if section is not None else article.sections:
         console.print()
         console.print(Markdown(f"## {_escape(part.title)}"))
         console.print(SectionMarkdown(shown_tokens(part.source, part.level)))
     if article.disclaimer:
         console.print()
-        console.print(Panel(Markdown(article.disclaimer), title="Disclaimer", title_align="left"))
+        console.print(
+            Panel(Markdown(article.disclaimer), title=_("Disclaimer"), title_align="left")
+        )
     contact = article.contact
     if contact:
         lines = [
@@ -390,11 +394,11 @@ def print_rich(article: Article, section: Section | None, console: Console) -> N
             for value in (
                 contact.name,
                 contact.address,
-                f"Phone: {contact.phone}" if contact.phone else "",
-                f"Email: {contact.email}" if contact.email else "",
-                f"Web: {contact.url}" if contact.url else "",
+                _("Phone: ") + contact.phone if contact.phone else "",
+                _("Email: ") + contact.email if contact.email else "",
+                _("Web: ") + contact.url if contact.url else "",
             )
             if value
         ]
         console.print()
-        console.print(Panel(Text("\n".join(lines)), title="Contact", title_align="left"))
+        console.print(Panel(Text("\n".join(lines)), title=_("Contact"), title_align="left"))

@@ -15,6 +15,7 @@ The format::
     theme = "textual-light"   # a Textual theme or "kreader-contrast"; default: textual-dark
     width = 80                # reading column width in cells, 30 to 200; default: fill
     content = "~/library"     # library folder; ~ expanded; relative to this file's folder
+    language = "es"           # "en" or "es"; default: LANGUAGE, LC_ALL, LANG, else English
 
     [kiosk]
     enabled = true            # start as a waiting-room kiosk (like --kiosk); default: false
@@ -22,6 +23,7 @@ The format::
     rotate_seconds = 25       # the attract loop moves on this often; at least 5
     featured = "flu-season"   # article the attract loop starts from (file name without .md)
     theme = "kreader-contrast"  # theme in kiosk mode (this high-contrast one by default)
+    attract_languages = ["en", "es"]  # the attract loop alternates these; default: the language only
     admin_pin_hash = "scrypt$16384$8$1$..."  # written by `kreader kiosk set-pin`
 
 ``kiosk = true`` (or ``false``) at the top level is a short form of ``[kiosk] enabled = ...``
@@ -73,8 +75,18 @@ MIN_SECONDS = 5.0
 MAX_FILE_BYTES = 1024 * 1024
 """A settings file larger than this is refused."""
 
-TOP_LEVEL_KEYS = ("content", "kiosk", "theme", "width")
-KIOSK_KEYS = ("admin_pin_hash", "enabled", "featured", "idle_seconds", "rotate_seconds", "theme")
+TOP_LEVEL_KEYS = ("content", "kiosk", "language", "theme", "width")
+KIOSK_KEYS = (
+    "admin_pin_hash",
+    "attract_languages",
+    "enabled",
+    "featured",
+    "idle_seconds",
+    "rotate_seconds",
+    "theme",
+)
+LANGUAGES = ("en", "es")
+"""Languages kreader has an interface in (`kreader.i18n.LANGUAGES`; a test keeps the two equal)."""
 PREFERENCE_KEYS = ("theme", "width")
 """Keys `save_preferences` may change."""
 
@@ -85,6 +97,7 @@ _BELONGS_IN_KIOSK = {
     "featured": "it belongs in the [kiosk] table",
     "admin_pin_hash": "it belongs in the [kiosk] table",
     "kiosk_theme": "write it as 'theme' in the [kiosk] table",
+    "attract_languages": "it belongs in the [kiosk] table",
 }
 _THEME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
 THEMES = (
@@ -149,6 +162,10 @@ class Settings:
     """Hash of the staff PIN (see `kreader.pin.hash_pin`); None means no PIN is set."""
     content: str | None = None
     """Library folder, made absolute against the settings file's folder; None: the bundled one."""
+    language: str | None = None
+    """Language of the interface and the articles ("en", "es"); None: the environment's, else English."""
+    attract_languages: tuple[str, ...] = ()
+    """Languages the kiosk's attract loop alternates, one per step; empty: only the kiosk's language."""
 
 
 def default_config_path(explicit: Path | None = None) -> Path:
@@ -342,6 +359,8 @@ class _Checker:
                 values["width"] = self.width(value)
             elif key == "content":
                 values["content"] = self.content(value)
+            elif key == "language":
+                values["language"] = self.language((key,), value)
             elif key == "kiosk":
                 if isinstance(value, bool):
                     values["kiosk"] = value
@@ -379,6 +398,13 @@ class _Checker:
                 values["kiosk_theme"] = self.theme(where, value)
             elif key == "admin_pin_hash":
                 values["admin_pin_hash"] = self.pin_hash(value)
+            elif key == "attract_languages":
+                if not isinstance(value, list) or not value:
+                    raise self.error(
+                        where,
+                        f'key \'{name}\' must be a list of languages such as ["en", "es"]',
+                    )
+                values[key] = tuple(self.language(where, item) for item in value)
             else:
                 raise self.error(where, f"unknown key '{name}' (known: {', '.join(KIOSK_KEYS)})")
         return values
@@ -395,6 +421,15 @@ class _Checker:
                 where,
                 f"key '{'.'.join(where)}': unknown theme {value!r}; "
                 f"choose one of: {', '.join(THEMES)}",
+            )
+        return value
+
+    def language(self, where: tuple[str, ...], value: Any) -> str:
+        if not isinstance(value, str) or value not in LANGUAGES:
+            raise self.error(
+                where,
+                f"key '{'.'.join(where)}' must be one of {', '.join(map(repr, LANGUAGES))}, "
+                f"not {value!r}",
             )
         return value
 

@@ -106,6 +106,7 @@ def build_app(
     theme: str | None = None,
     store: Store | None = None,
     notices: list[str] | None = None,
+    language: str = "en",
 ) -> KReaderApp:
     """The reader over ``content`` (default: a generated two-article library) and a real store in ``tmp_path``."""
     library = load_library(content if content is not None else write_library(tmp_path / "content"))
@@ -113,7 +114,7 @@ def build_app(
         store = open_store(tmp_path / "data")
     if notices is None:
         notices = [f"Skipped {error}" for error in library.errors]
-    app = make_app(library, store, start=start, notices=notices, theme=theme)
+    app = make_app(library, store, start=start, notices=notices, theme=theme, language=language)
     # Scrolling jumps instead of gliding, so a key press is done when the pilot says it is.
     app.animation_level = "none"
     return app

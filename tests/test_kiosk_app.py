@@ -110,7 +110,7 @@ async def test_a_visitor_sees_the_search_mode_and_can_end_it(content_dir: Path) 
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         reading = footer_keys(app)
-        assert reading[:2] == [("n", "Next"), ("p", "Back")]
+        assert reading[:3] == [("l", "Español"), ("n", "Next"), ("p", "Back")]
         await pilot.press("N", "escape")  # no search: inert, as every key outside the kiosk's few
         await pilot.pause()
         assert app.reader().section is not None and app.reader().section.id == "overview"
@@ -128,7 +128,12 @@ async def test_a_visitor_sees_the_search_mode_and_can_end_it(content_dir: Path) 
         reader = app.reader()
         assert app.screen is reader and reader.searching
         keys = footer_keys(app)
-        assert keys[:3] == [("n", "Next match"), ("N", "Prev match"), ("escape", "End search")]
+        assert keys[:4] == [
+            ("l", "Español"),
+            ("n", "Next match"),
+            ("N", "Prev match"),
+            ("escape", "End search"),
+        ]
         assert ("p", "Back") not in keys and ("question_mark", "Help") in keys
         bar = search_bar(app)
         assert bar is not None and bar.startswith("Searching for nmda · match ")

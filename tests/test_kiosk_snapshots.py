@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import ready_index
 from textual.pilot import Pilot
 
@@ -24,7 +25,7 @@ class FrozenClock:
         return self.now
 
 
-def kiosk(content_dir: Path, clock: FrozenClock | None = None) -> KioskApp:
+def kiosk(content_dir: Path, clock: FrozenClock | None = None, language: str = "en") -> KioskApp:
     settings = Settings(kiosk=True, admin_pin_hash=hash_pin("2468", salt=b"0123456789abcdef"))
     app = make_app(
         load_library(content_dir),
@@ -32,6 +33,7 @@ def kiosk(content_dir: Path, clock: FrozenClock | None = None) -> KioskApp:
         settings,
         kiosk=True,
         clock=clock or FrozenClock(),
+        language=language,
     )
     assert isinstance(app, KioskApp)
     app.tick_seconds = 3600
@@ -78,3 +80,21 @@ def test_kiosk_search_mode_small(snap_compare: Any, content_dir: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=search)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_kiosk_view_in_spanish(snap_compare: Any, content_dir: Path, size: tuple[int, int]) -> None:
+    """A visitor who touched "Español": the article, the footer, the contact line and disclaimer in Spanish."""
+    assert snap_compare(kiosk(content_dir, language="es"), terminal_size=size)
+
+
+def test_kiosk_attract_loop_in_spanish(snap_compare: Any, content_dir: Path) -> None:
+    clock = FrozenClock()
+    app = kiosk(content_dir, clock, language="es")
+
+    async def go_idle(pilot: Pilot[None]) -> None:
+        clock.now += 91
+        app.tick()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=go_idle)

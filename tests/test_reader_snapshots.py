@@ -137,3 +137,20 @@ def test_help(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_terminal_too_small(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(reader(tmp_path), terminal_size=(30, 10))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_main_view_in_spanish(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    """The Spanish edition and the interface in Spanish, in the middle of a subsection."""
+    app = reader(
+        tmp_path,
+        language="es",
+        start=StartAt("ketamine-ptsd", "how-it-may-work", "fear-extinction"),
+    )
+    assert snap_compare(app, terminal_size=size)
+
+
+def test_help_in_spanish(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(
+        reader(tmp_path, language="es"), press=["question_mark"], terminal_size=(80, 24)
+    )

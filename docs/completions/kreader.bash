@@ -18,18 +18,21 @@ _shtab_kreader_bookmarks_clear_option_strings=(-h --help --content --data-dir --
 _shtab_kreader_bookmarks_option_strings=(-h --help --content --data-dir --config)
 _shtab_kreader_search_option_strings=(-h --help --content --data-dir --config --json --limit)
 _shtab_kreader_check_option_strings=(-h --help --content --data-dir --config --strict --json)
-_shtab_kreader_print_option_strings=(-h --help --content --data-dir --config --width --plain --rich --no-pager)
+_shtab_kreader_print_option_strings=(-h --help --content --data-dir --config --width --plain --rich --lang --no-pager)
 _shtab_kreader_kiosk_set_pin_option_strings=(-h --help --content --data-dir --config)
 _shtab_kreader_kiosk_check_config_option_strings=(-h --help --content --data-dir --config)
 _shtab_kreader_kiosk_option_strings=(-h --help --content --data-dir --config)
-_shtab_kreader_serve_option_strings=(-h --help --content --data-dir --config --host --port --kiosk --theme --max-sessions --public-url)
-_shtab_kreader_option_strings=(-h --help --content --data-dir --config --version --section --article --theme --fresh --kiosk)
+_shtab_kreader_serve_option_strings=(-h --help --content --data-dir --config --host --port --kiosk --theme --lang --max-sessions --public-url)
+_shtab_kreader_option_strings=(-h --help --content --data-dir --config --version --section --article --theme --fresh --kiosk --lang)
 
 
 
 _shtab_kreader_bookmarks_pos_0_choices=(list add remove export import clear)
+_shtab_kreader_print___lang_choices=(en es)
 _shtab_kreader_kiosk_pos_0_choices=(set-pin check-config)
+_shtab_kreader_serve___lang_choices=(en es)
 _shtab_kreader_pos_0_choices=(bookmarks search check print kiosk serve)
+_shtab_kreader___lang_choices=(en es)
 
 _shtab_kreader_bookmarks_list__h_nargs=0
 _shtab_kreader_bookmarks_list___help_nargs=0

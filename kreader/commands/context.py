@@ -19,6 +19,19 @@ if TYPE_CHECKING:
     from kreader.content import Library
 
 
+def add_language_option(parser: argparse.ArgumentParser, default: object = None) -> None:
+    """``--lang``: the language of the articles and the interface (the reader, the kiosk, print, serve)."""
+    from kreader.i18n import LANGUAGES
+
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=default,
+        help="language of the articles and the interface (default: the settings' language, "
+        "else LANGUAGE, LC_ALL or LANG, else en)",
+    )
+
+
 @dataclass
 class Context:
     """The command line plus what it resolves to; errors are `UserError`s (one line, exit status 2)."""
@@ -37,6 +50,16 @@ class Context:
         if self._settings is None:
             self._settings = load_settings(self.config_path)
         return self._settings
+
+    @property
+    def language(self) -> str:
+        """The language of the articles and the interface: ``--lang``, else the settings' ``language``, else
+        the environment (``LANGUAGE``, ``LC_ALL``, ``LANG``), else English."""
+        import os
+
+        from kreader.i18n import choose_language
+
+        return choose_language(getattr(self.args, "lang", None), self.settings.language, os.environ)
 
     @property
     def path(self) -> str | None:

@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 
-from kreader.commands.context import Context
+from kreader.commands.context import Context, add_language_option
 from kreader.errors import CliError
 from kreader.printing import (
     MAX_WIDTH,
@@ -60,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument(
         "--rich", action="store_true", help="styled text even when stdout is not a terminal"
     )
+    add_language_option(parser, argparse.SUPPRESS)  # given before or after the command
     parser.add_argument(
         "--no-pager",
         action="store_true",
@@ -70,6 +71,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     args = ctx.args
     library = ctx.library()
+    language = ctx.language
+    if language != "en":
+        # A Spanish article prints in Spanish: its edition, with the headings kreader adds in Spanish.
+        from kreader.editions import load_editions
+        from kreader.i18n import set_language
+
+        set_language(language)
+        library = load_editions(library).library(language)
     try:
         article, section = find_target(library, args.target)
     except UnknownTarget as exc:

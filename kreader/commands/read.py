@@ -190,7 +190,13 @@ def run(ctx: Context) -> int:
                 with contextlib.suppress(LibraryError):
                     library = load_library(library.root)
             kiosk_app = make_app(
-                library, Store.in_memory(), settings, theme=args.theme, kiosk=True, notices=notices
+                library,
+                Store.in_memory(),
+                settings,
+                theme=args.theme,
+                kiosk=True,
+                notices=notices,
+                language=ctx.language,
             )
             assert isinstance(kiosk_app, KioskApp)
             return kiosk_app
@@ -229,6 +235,7 @@ def run(ctx: Context) -> int:
             notices=notices,
             theme=args.theme,
             config_path=ctx.config_path,
+            language=ctx.language,
         )
     try:
         with SignalGuard() as guard:

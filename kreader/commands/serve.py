@@ -17,7 +17,7 @@ import socket
 import sys
 from collections.abc import Sequence
 
-from kreader.commands.context import Context
+from kreader.commands.context import Context, add_language_option
 from kreader.errors import CliError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -48,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--theme", metavar="NAME", default=argparse.SUPPRESS, help="colour theme of every session"
     )
+    add_language_option(parser, argparse.SUPPRESS)  # given before or after the command
     parser.add_argument(
         "--max-sessions",
         default=str(DEFAULT_MAX_SESSIONS),
@@ -100,6 +101,9 @@ def session_command(args: argparse.Namespace, kiosk: bool) -> list[str]:
     theme = getattr(args, "theme", None)
     if theme:
         argv += ["--theme", theme]
+    language = getattr(args, "lang", None)
+    if language:
+        argv += ["--lang", language]
     return argv
 
 

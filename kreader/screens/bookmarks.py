@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from kreader.content import Library
 from kreader.humanize import ago
+from kreader.i18n import N_, _, ngettext
 from kreader.messages import BookmarksChanged
 from kreader.safetext import plain, plain_line
 from kreader.store import Bookmark, Store
@@ -35,7 +36,7 @@ NEAR_END = 20
 class NoteScreen(ModalScreen[str | None]):
     """Edit a bookmark's note: enter saves, escape cancels."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel"))]
     DEFAULT_CLASSES = "dialog"
 
     def __init__(self, note: str) -> None:
@@ -44,11 +45,11 @@ class NoteScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
-            yield Static("Note for this bookmark", id="dialog-title")
+            yield Static(_("Note for this bookmark"), id="dialog-title")
             yield PlainInput(
-                self._note, placeholder="a few words to remember it by", max_length=500
+                self._note, placeholder=_("a few words to remember it by"), max_length=500
             )
-            yield Static("enter saves · escape cancels", classes="dialog-hint")
+            yield Static(_("enter saves · escape cancels"), classes="dialog-hint")
 
     @on(Input.Submitted)
     def _save(self, event: Input.Submitted) -> None:
@@ -62,10 +63,10 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
     """Newest first; ``enter`` hands the bookmark back, ``d`` removes, ``u`` undoes, ``e`` edits the note."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,B", "close", "Close"),
-        Binding("d,delete", "remove", "Remove"),
-        Binding("u", "undo", "Undo"),
-        Binding("e", "edit_note", "Note"),
+        Binding("escape,B", "close", N_("Close")),
+        Binding("d,delete", "remove", N_("Remove")),
+        Binding("u", "undo", N_("Undo")),
+        Binding("e", "edit_note", N_("Note")),
     ]
     DEFAULT_CLASSES = "dialog"
 
@@ -81,11 +82,11 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
-            yield Static("Bookmarks", id="dialog-title")
+            yield Static(_("Bookmarks"), id="dialog-title")
             yield Static("", id="bookmark-status")
             yield OptionList(id="bookmark-list", markup=False)
             yield Static(
-                "enter opens · d removes · u undoes · e edits the note · escape closes",
+                _("enter opens · d removes · u undoes · e edits the note · escape closes"),
                 classes="dialog-hint",
             )
 
@@ -110,7 +111,7 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
             (ago(bookmark.created, now), "dim"),
         )
         if self.is_stale(bookmark):
-            text.append("  (no longer in the library)", style="bold red")
+            text.append(_("  (no longer in the library)"), style="bold red")
         if bookmark.note:
             text.append("\n  ")
             text.append_text(plain(bookmark.note, "italic"))
@@ -129,9 +130,9 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
         status = self.query_one("#bookmark-status", Static)
         count = self.total
         status.update(
-            f"{count:,} bookmark{'s' if count != 1 else ''}"
+            ngettext("{count:,} bookmark", "{count:,} bookmarks", count).format(count=count)
             if count
-            else "No bookmarks yet: b marks."
+            else _("No bookmarks yet: b marks.")
         )
         if self.bookmarks:
             options.highlighted = min(highlighted or 0, len(self.bookmarks) - 1)
@@ -175,17 +176,20 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
             return
         self.store.remove(bookmark.id)
         self._removed.append(bookmark)
-        self.notify(f"Removed {bookmark.section_title!r}. Press u to undo.", timeout=4)
+        self.notify(
+            _("Removed {title!r}. Press u to undo.").format(title=bookmark.section_title),
+            timeout=4,
+        )
         self.reload()
         self.post_message(BookmarksChanged())
 
     def action_undo(self) -> None:
         if not self._removed:
-            self.notify("Nothing to undo.", timeout=2)
+            self.notify(_("Nothing to undo."), timeout=2)
             return
         bookmark = self._removed.pop()
         self.store.restore(bookmark)
-        self.notify(f"Restored {bookmark.section_title!r}.", timeout=2)
+        self.notify(_("Restored {title!r}.").format(title=bookmark.section_title), timeout=2)
         self.reload()
         self.post_message(BookmarksChanged())
 

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from kreader.contact import contact_lines, contact_qr_data
 from kreader.content import Contact
+from kreader.i18n import N_, _
 from kreader.safetext import plain
 from kreader.widgets.qr import qr_text
 
@@ -19,7 +20,7 @@ from kreader.widgets.qr import qr_text
 class ContactScreen(ModalScreen[None]):
     """How to reach the clinic, with a QR code a phone can scan to take the contact home."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,c", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,c", "close", N_("Close"))]
     DEFAULT_CLASSES = "dialog"
 
     def __init__(self, contact: Contact, disclaimer: str) -> None:
@@ -32,24 +33,27 @@ class ContactScreen(ModalScreen[None]):
             part for part in (self.contact.name, self.contact.address, self.contact.phone) if part
         ]
         with Vertical(id="dialog-body"):
-            yield Static("Contact the clinic", id="dialog-title")
+            yield Static(_("Contact the clinic"), id="dialog-title")
             with Horizontal(id="contact-row"):
                 if self.contact:
                     yield Static(qr_text(contact_qr_data(self.contact)), id="contact-qr")
                 with Vertical(id="contact-text"):
                     yield Static(
-                        plain("\n".join(reach) or "Please ask at the front desk."),
+                        plain("\n".join(reach) or _("Please ask at the front desk.")),
                         id="contact-details",
                     )
                     yield Static(
-                        "Scan the code with your phone's camera to save this number and address.",
+                        _(
+                            "Scan the code with your phone's camera to save this number and "
+                            "address."
+                        ),
                         classes="dialog-hint",
                     )
                     yield Static(
                         plain(contact_lines(self.contact, self.disclaimer)[1]),
                         id="contact-disclaimer",
                     )
-            yield Static("escape or c closes", classes="dialog-hint")
+            yield Static(_("escape or c closes"), classes="dialog-hint")
 
     def action_close(self) -> None:
         self.dismiss()

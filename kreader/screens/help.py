@@ -14,11 +14,18 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from kreader.i18n import N_, SOURCE_LANGUAGE, _
 
-def help_text(kiosk: bool = False) -> str:
-    """The help page's Markdown (kept in ``help.md`` so it reads well on its own; the kiosk has its own)."""
-    name = "help-kiosk.md" if kiosk else "help.md"
-    return files("kreader").joinpath(name).read_text(encoding="utf-8")
+
+def help_text(kiosk: bool = False, language: str = SOURCE_LANGUAGE) -> str:
+    """The help page's Markdown (kept in ``help.md`` so it reads well on its own; the kiosk has its own),
+    in ``language`` where it is translated (``help.es.md``), else in English."""
+    name = "help-kiosk" if kiosk else "help"
+    package = files("kreader")
+    translated = package.joinpath(f"{name}.{language}.md")
+    if language != SOURCE_LANGUAGE and translated.is_file():
+        return translated.read_text(encoding="utf-8")
+    return package.joinpath(f"{name}.md").read_text(encoding="utf-8")
 
 
 class ThemedMarkdown:
@@ -40,23 +47,27 @@ class HelpScreen(ModalScreen[None]):
     """Keys and mouse, one key away (``?`` or F1); any of escape, ``q``, ``?`` closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark,f1", "close", "Close"),
+        Binding("escape,q,question_mark,f1", "close", N_("Close")),
     ]
 
     DEFAULT_CLASSES = "dialog"
 
-    def __init__(self, kiosk: bool = False, theme: Theme | None = None) -> None:
+    def __init__(
+        self, kiosk: bool = False, theme: Theme | None = None, language: str = SOURCE_LANGUAGE
+    ) -> None:
         super().__init__()
         self.kiosk = kiosk
+        self.language = language
         self.markdown_theme = theme
         """The reader's colours for headings and code (None: Rich's own)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
-            yield Static("Help" if self.kiosk else "kreader help", id="dialog-title")
+            yield Static(_("Help") if self.kiosk else _("kreader help"), id="dialog-title")
             with VerticalScroll(id="help-text"):
-                yield Static(ThemedMarkdown(Markdown(help_text(self.kiosk)), self.markdown_theme))
-            yield Static("escape closes", classes="dialog-hint")
+                markdown = Markdown(help_text(self.kiosk, self.language))
+                yield Static(ThemedMarkdown(markdown, self.markdown_theme))
+            yield Static(_("escape closes"), classes="dialog-hint")
 
     def action_close(self) -> None:
         self.dismiss()

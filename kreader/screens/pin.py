@@ -11,13 +11,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from kreader.i18n import N_, _, ngettext
 from kreader.kiosk import PinGate
 
 
 class PinScreen(ModalScreen[bool]):
     """Staff exit: dismisses with True for the right PIN; five wrong tries lock the prompt for a minute."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel"))]
     DEFAULT_CLASSES = "dialog"
 
     def __init__(self, gate: PinGate) -> None:
@@ -26,12 +27,12 @@ class PinScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
-            yield Static("Staff exit", id="dialog-title")
+            yield Static(_("Staff exit"), id="dialog-title")
             yield Input(
                 password=True, restrict=r"[0-9]*", max_length=12, placeholder="PIN", id="pin-input"
             )
-            yield Static("Enter the staff PIN and press enter.", id="pin-status")
-            yield Static("escape returns to reading", classes="dialog-hint")
+            yield Static(_("Enter the staff PIN and press enter."), id="pin-status")
+            yield Static(_("escape returns to reading"), classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -41,7 +42,7 @@ class PinScreen(ModalScreen[bool]):
         left = self.gate.locked_for()
         if left > 0:
             self.query_one("#pin-status", Static).update(
-                f"Too many wrong tries. Try again in {left:.0f} s."
+                _("Too many wrong tries. Try again in {seconds:.0f} s.").format(seconds=left)
             )
             return True
         return False
@@ -51,7 +52,7 @@ class PinScreen(ModalScreen[bool]):
         pin = event.value
         event.input.value = ""
         if not self._show_lock():
-            self.query_one("#pin-status", Static).update("Checking…")
+            self.query_one("#pin-status", Static).update(_("Checking…"))
             self.check(pin)
 
     @work(thread=True, exclusive=True, group="pin")
@@ -65,11 +66,15 @@ class PinScreen(ModalScreen[bool]):
         if result == "ok":
             self.dismiss(True)
         elif result == "no-pin":
-            status.update("No staff PIN is set: stop the kiosk from its service manager.")
+            status.update(_("No staff PIN is set: stop the kiosk from its service manager."))
         elif not self._show_lock():
             left = self.gate.attempts_left
             status.update(
-                f"Wrong PIN. {left} tr{'y' if left == 1 else 'ies'} left before a one-minute lock."
+                ngettext(
+                    "Wrong PIN. {count} try left before a one-minute lock.",
+                    "Wrong PIN. {count} tries left before a one-minute lock.",
+                    left,
+                ).format(count=left)
             )
 
     def action_cancel(self) -> None:

@@ -26,8 +26,15 @@ from textual.widgets import Header, ProgressBar, Static
 
 from kreader.contact import SHORT_DISCLAIMER, contact_info, contact_lines
 from kreader.content import Article, Library, Section
+from kreader.i18n import N_, _, current_language, ngettext
 from kreader.layout import Layouts, Palette, SectionLayout
-from kreader.messages import IndexReady, LibraryChanged, PreferenceChanged, StartOver
+from kreader.messages import (
+    IndexReady,
+    LanguageSwitch,
+    LibraryChanged,
+    PreferenceChanged,
+    StartOver,
+)
 from kreader.safetext import clean_line, plain, plain_line
 from kreader.search import MAX_OCCURRENCES, Hit, SearchIndex
 from kreader.store import Bookmark, Position, Store
@@ -48,6 +55,9 @@ WIDTH_STEP = 4
 MIN_READING_WIDTH, MAX_READING_WIDTH = 30, 200
 KIOSK_WIDTH = 72
 """Reading column in kiosk mode: comfortable at a distance, centred."""
+KIOSK_ROOMY_FOOTER = 100
+"""Columns from which the kiosk's footer keeps its padding: narrower, it is compact so that every target,
+the language one and Help included, fits in either language (Spanish words are longer)."""
 
 READER_ONLY = frozenset(
     {
@@ -72,14 +82,14 @@ KIOSK_ONLY = frozenset({"back", "mark", "marks", "contact", "start_over"})
 ``bookmarks`` on the keys a visitor reads in the footer; the reader gives ``b`` to paging back, as less does)."""
 HISTORY_LIMIT = 50
 """Jumps that backspace can undo."""
-KIOSK_FOOTER_ORDER = ("n", "N", "escape", "p", "slash", "b", "B", "c", "s", "question_mark")
+KIOSK_FOOTER_ORDER = ("l", "n", "N", "escape", "p", "slash", "b", "B", "c", "s", "question_mark")
 """The kiosk's footer reads in its own order (``c`` is Contact there, after the reading keys)."""
 SEARCH_ACTIONS = frozenset({"next_match", "previous_match", "end_search"})
 """Actions that act, and are listed in the footer, only while a search is active."""
 SEARCH_KEYS = frozenset({"N", "escape"})
 """Keys that mean something only while a search is active (the kiosk lets them through then)."""
 UNLISTED_WHILE_SEARCHING = frozenset(
-    {"previous", "back", "toggle_contents", "bookmarks", "contact", "start_over"}
+    {"previous", "back", "toggle_contents", "bookmarks", "marks", "contact", "start_over"}
 )
 """Actions that keep their keys during a search but leave the footer to the search's keys: with them the
 footer would be wider than 80 columns and cut off its last keys (``q Quit`` in the reader)."""
@@ -100,34 +110,39 @@ class StartAt:
 class ReaderScreen(Screen[None]):
     """Contents on the left, the current section on the right."""
 
+    # Descriptions are marked for the catalogue here and translated when the footer draws them.
     BINDINGS: ClassVar[list[BindingType]] = [
         # While a search is active n is the next match; ] is always the next section.
-        Binding("n", "next_match", "Next match"),
-        Binding("N", "previous_match", "Prev match"),
-        Binding("escape", "end_search", "End search"),
-        Binding("n", "next", "Next"),
-        Binding("right_square_bracket", "next", "Next", show=False),
-        Binding("p,left_square_bracket", "previous", "Prev"),
-        Binding("p,left_square_bracket", "back", "Back"),
-        Binding("c", "toggle_contents", "Contents"),
-        Binding("slash", "search", "Search"),
-        Binding("m", "bookmark", "Mark"),
-        Binding("b", "mark", "Mark"),
-        Binding("B,apostrophe", "bookmarks", "Bookmarks"),
-        Binding("B", "marks", "Marks"),
-        Binding("c", "contact", "Contact"),
-        Binding("s", "start_over", "Start over"),
-        Binding("question_mark,f1", "help", "Help"),
-        Binding("q", "quit", "Quit"),
-        Binding("b,shift+space,ctrl+b", "page_up", "Page up", show=False),
-        Binding("ctrl+f", "page_down", "Page down", show=False),
-        Binding("d", "half_page_down", "Half a page down", show=False),
-        Binding("u", "half_page_up", "Half a page up", show=False),
-        Binding("h", "help", "Help", show=False),
-        Binding("backspace", "go_back", "Back to before the last jump", show=False),
-        Binding("plus", "widen", "Wider", show=False),
-        Binding("minus", "narrow", "Narrower", show=False),
-        Binding("equals_sign", "reset_width", "Reset width", show=False),
+        Binding("n", "next_match", N_("Next match")),
+        Binding("N", "previous_match", N_("Prev match")),
+        Binding("escape", "end_search", N_("End search")),
+        Binding("n", "next", N_("Next")),
+        Binding("right_square_bracket", "next", N_("Next"), show=False),
+        Binding("p,left_square_bracket", "previous", N_("Prev")),
+        Binding("p,left_square_bracket", "back", N_("Back")),
+        Binding("c", "toggle_contents", N_("Contents")),
+        Binding("slash", "search", N_("Search")),
+        Binding("m", "bookmark", N_("Mark")),
+        Binding("b", "mark", N_("Mark")),
+        Binding("B,apostrophe", "bookmarks", N_("Bookmarks")),
+        Binding("B", "marks", N_("Marks")),
+        Binding("c", "contact", N_("Contact")),
+        Binding("s", "start_over", N_("Start over")),
+        Binding("question_mark,f1", "help", N_("Help")),
+        Binding("q", "quit", N_("Quit")),
+        Binding("b,shift+space,ctrl+b", "page_up", N_("Page up"), show=False),
+        Binding("ctrl+f", "page_down", N_("Page down"), show=False),
+        Binding("d", "half_page_down", N_("Half a page down"), show=False),
+        Binding("u", "half_page_up", N_("Half a page up"), show=False),
+        Binding("h", "help", N_("Help"), show=False),
+        Binding("backspace", "go_back", N_("Back to before the last jump"), show=False),
+        Binding("plus", "widen", N_("Wider"), show=False),
+        Binding("minus", "narrow", N_("Narrower"), show=False),
+        Binding("equals_sign", "reset_width", N_("Reset width"), show=False),
+        # TRANSLATORS: the footer target that switches language names the OTHER language in that
+        # language: the English interface offers "Español", the Spanish one offers "English".
+        Binding("l", "switch_language", N_("Español"), show=False),
+        Binding("l", "switch_language_target", N_("Español")),
     ]
 
     def __init__(
@@ -193,7 +208,7 @@ class ReaderScreen(Screen[None]):
         yield Static(id="too-small")
         if self.kiosk:
             with Vertical(id="attract"):
-                yield Static("Press any key or touch the screen to read", id="attract-hint")
+                yield Static(_("Press any key or touch the screen to read"), id="attract-hint")
                 yield ProgressBar(
                     total=1.0, show_eta=False, show_percentage=False, id="attract-bar"
                 )
@@ -233,6 +248,10 @@ class ReaderScreen(Screen[None]):
         if action in KIOSK_ONLY:
             return self.kiosk
         if action == "copy_text":
+            return not self.kiosk
+        if action == "switch_language_target":
+            return self.kiosk  # the kiosk's footer shows it; the reader's has no room, ``l`` works
+        if action == "switch_language":
             return not self.kiosk
         return True
 
@@ -298,7 +317,9 @@ class ReaderScreen(Screen[None]):
         index = self.article.index_of(self.section.id) + 1
         total = len(self.article.sections)
         self.title = clean_line(self.article.title)
-        self.sub_title = f"Section {index} of {total} · {clean_line(self.section.title)}"
+        self.sub_title = _("Section {index} of {total} · {title}").format(
+            index=index, total=total, title=clean_line(self.section.title)
+        )
 
     def step(self, delta: int) -> None:
         """Open the next (or previous) section, crossing into the neighbouring article at the ends."""
@@ -311,9 +332,9 @@ class ReaderScreen(Screen[None]):
             position = articles.index(article) + delta
             if not 0 <= position < len(articles):
                 self.notify(
-                    "This is the end of the library."
+                    _("This is the end of the library.")
                     if delta > 0
-                    else "This is the start of the library.",
+                    else _("This is the start of the library."),
                     timeout=2,
                 )
                 return
@@ -341,7 +362,9 @@ class ReaderScreen(Screen[None]):
         article = article or self.library.articles[0]
         self.open(article, article.sections[0])
         self.notify(
-            f"{bookmark.section_title!r} is no longer in {bookmark.article_title!r}; opened {article.title!r}.",
+            _("{section!r} is no longer in {article!r}; opened {opened!r}.").format(
+                section=bookmark.section_title, article=bookmark.article_title, opened=article.title
+            ),
             severity="warning",
             timeout=5,
             markup=False,
@@ -407,9 +430,11 @@ class ReaderScreen(Screen[None]):
         if self.article is None:
             return
         href = unquote(href.strip())
-        target, _, fragment = href.partition("#")
+        target, _hash, fragment = href.partition("#")
         if "://" in target or target.startswith(("mailto:", "tel:", "//")):
-            self.notify(f"External link, not opened: {href}", timeout=4, markup=False)
+            self.notify(
+                _("External link, not opened: {href}").format(href=href), timeout=4, markup=False
+            )
             return
         article: Article | None = self.article
         if target:
@@ -418,7 +443,7 @@ class ReaderScreen(Screen[None]):
             article = self.library.article(article_id)
         if article is None:
             self.notify(
-                f"No article in this library for the link {href!r}.",
+                _("No article in this library for the link {href!r}.").format(href=href),
                 severity="warning",
                 markup=False,
             )
@@ -429,7 +454,9 @@ class ReaderScreen(Screen[None]):
         found = article.anchor(fragment.lower())
         if found is None:
             self.notify(
-                f"No heading {fragment!r} in {article.title}.", severity="warning", markup=False
+                _("No heading {anchor!r} in {title}.").format(anchor=fragment, title=article.title),
+                severity="warning",
+                markup=False,
             )
             return
         section, sub = found
@@ -491,7 +518,9 @@ class ReaderScreen(Screen[None]):
         from kreader.screens.help import HelpScreen
 
         palette = self._palette()
-        self.app.push_screen(HelpScreen(kiosk=self.kiosk, theme=palette.rich_theme()))
+        self.app.push_screen(
+            HelpScreen(kiosk=self.kiosk, theme=palette.rich_theme(), language=current_language())
+        )
 
     async def action_quit(self) -> None:
         await self.app.action_quit()
@@ -535,10 +564,14 @@ class ReaderScreen(Screen[None]):
         existing = self.store.find(article.id, section.id, anchor, fraction)
         if existing is not None:
             self.store.remove(existing.id)
-            self.notify(f"Bookmark removed: {section.title}", timeout=2, markup=False)
+            self.notify(
+                _("Bookmark removed: {title}").format(title=section.title), timeout=2, markup=False
+            )
         else:
             self.store.add(article.id, section.id, anchor, fraction, article.title, section.title)
-            self.notify(f"Bookmarked: {section.title}", timeout=2, markup=False)
+            self.notify(
+                _("Bookmarked: {title}").format(title=section.title), timeout=2, markup=False
+            )
         self.show_store_messages()
         self.refresh_bookmark_marks()
 
@@ -596,8 +629,10 @@ class ReaderScreen(Screen[None]):
                 self.open(article, section, anchor, fraction)
                 return
         self.notify(
-            "Nothing to go back to: backspace returns from a link, contents entry, search "
-            "result or bookmark.",
+            _(
+                "Nothing to go back to: backspace returns from a link, contents entry, search "
+                "result or bookmark."
+            ),
             timeout=3,
         )
 
@@ -611,8 +646,8 @@ class ReaderScreen(Screen[None]):
         self.reading_width = width
         view = self.query_one(SectionView)
         view.max_width = width
-        shown = "full" if width is None else f"{view.text_width} columns"
-        self.notify(f"Reading width: {shown}", timeout=1.5)
+        shown = _("full") if width is None else _("{count} columns").format(count=view.text_width)
+        self.notify(_("Reading width: {width}").format(width=shown), timeout=1.5)
         self.post_message(PreferenceChanged("width", width))
 
     def action_widen(self) -> None:
@@ -633,7 +668,7 @@ class ReaderScreen(Screen[None]):
         reach, note = contact_lines(*contact_info(self.library, self.featured))
         width = max(20, self.app.size.width - 2)
         if len(note) > 2 * width:
-            note = SHORT_DISCLAIMER
+            note = _(SHORT_DISCLAIMER)
         self.query_one("#kiosk-contact", Static).update(
             Text.assemble(("☎ ", "bold"), plain_line(reach))
         )
@@ -651,6 +686,37 @@ class ReaderScreen(Screen[None]):
 
     def action_start_over(self) -> None:
         self.post_message(StartOver())
+
+    # -- language ----------------------------------------------------------------------------------------
+
+    def action_switch_language(self) -> None:
+        """Text and interface in the next language, at the same place (the app decides which)."""
+        self.post_message(LanguageSwitch())
+
+    def action_switch_language_target(self) -> None:
+        self.action_switch_language()
+
+    def show_language(self, library: Library, index: SearchIndex | None) -> None:
+        """Show ``library`` (the same articles in another language) at the same place: the same section,
+        subsection and fraction, as the ids are shared. The interface's words follow as they are drawn."""
+        view = self.query_one(SectionView)
+        anchor, fraction = view.position()
+        current = (self.article.id if self.article else "", self.section.id if self.section else "")
+        self.library = library
+        self.search_index = index
+        self.end_search()  # its matches are in the other language's text
+        article = library.article(current[0]) or library.articles[0]
+        section = article.section(current[1]) or article.sections[0]
+        self.query_one(ContentsTree).fill(library, article.id)
+        self.refresh_bookmark_marks()
+        self.article = None
+        self.open(article, section, anchor, fraction, save=False)
+        if self.kiosk:
+            self.query_one("#attract-hint", Static).update(
+                _("Press any key or touch the screen to read")
+            )
+            self.update_contact()
+        self._check_size()
 
     # -- search results ----------------------------------------------------------------------------------
 
@@ -681,12 +747,16 @@ class ReaderScreen(Screen[None]):
         if matches is None:  # still being listed in the background: list them now
             index = self.search_index
             if index is None:
-                self.notify("The search index is still being built.", timeout=2)
+                self.notify(_("The search index is still being built."), timeout=2)
                 return
             matches = self._matches = index.occurrences(self.search_query)
             self._match_index = self._position_in(matches)
         if not matches:
-            self.notify(f"No matches for {self.search_query!r}.", timeout=2, markup=False)
+            self.notify(
+                _("No matches for {query!r}.").format(query=self.search_query),
+                timeout=2,
+                markup=False,
+            )
             return
         self._match_index = (self._match_index + delta) % len(matches)
         hit = matches[self._match_index]
@@ -735,21 +805,23 @@ class ReaderScreen(Screen[None]):
         """Where the reader is among the matches: "match 3 of 20", or what is known so far."""
         matches = self._matches
         if matches is None:
-            return "counting matches…"
+            return _("counting matches…")
         if not matches:
-            return "no matches"
+            return _("no matches")
         count = len(matches)
         total = f"{count:,}{'+' if count >= MAX_OCCURRENCES else ''}"
         if self._match_index < 0:
-            return f"{total} match{'es' if count != 1 else ''}"
-        return f"match {self._match_index + 1:,} of {total}"
+            return ngettext("{total} match", "{total} matches", count).format(total=total)
+        return _("match {number} of {total}").format(
+            number=f"{self._match_index + 1:,}", total=total
+        )
 
     def _update_search_bar(self) -> None:
         if not self.searching:
             return
         self.query_one("#search-bar", Static).update(
             Text.assemble(
-                "Searching for ",
+                _("Searching for "),
                 plain_line(self.search_query, "bold"),
                 " · ",
                 self.search_position(),
@@ -772,9 +844,14 @@ class ReaderScreen(Screen[None]):
 
     def _check_size(self) -> None:
         width, height = self.app.size
+        if self.kiosk:
+            self.query_one(KeysFooter).compact = width < KIOSK_ROOMY_FOOTER
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         self.set_class(small, "-too-small")
         if small:
             self.query_one("#too-small", Static).update(
-                f"The terminal is too small ({width}×{height}).\nkreader needs at least {MIN_WIDTH}×{MIN_HEIGHT}."
+                _(
+                    "The terminal is too small ({width}×{height}).\n"
+                    "kreader needs at least {min_width}×{min_height}."
+                ).format(width=width, height=height, min_width=MIN_WIDTH, min_height=MIN_HEIGHT)
             )

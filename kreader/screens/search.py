@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from kreader.i18n import N_, _, ngettext
 from kreader.messages import IndexReady
 from kreader.safetext import plain, plain_line
 from kreader.search import Hit, SearchIndex
@@ -43,7 +44,9 @@ def hit_label(hit: Hit) -> Text:
 def places(count: int) -> str:
     """The status line for ``count`` results: each is a section or a subsection, so they are "places"."""
     more = "+" if count >= RESULT_LIMIT else ""
-    return f"Found in {count}{more} place{'s' if count != 1 or more else ''}"
+    return ngettext(
+        "Found in {count} place", "Found in {count} places", 2 if more else count
+    ).format(count=f"{count}{more}")
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,8 @@ class SearchScreen(ModalScreen[SearchChoice | None]):
     """Type to search; ``enter`` or a click hands the result back; ``escape`` closes with None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close"),
-        Binding("down", "focus_results", "Results", show=False),
+        Binding("escape", "close", N_("Close")),
+        Binding("down", "focus_results", N_("Results"), show=False),
     ]
     DEFAULT_CLASSES = "dialog"
 
@@ -72,11 +75,13 @@ class SearchScreen(ModalScreen[SearchChoice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
-            yield Static("Search the library", id="dialog-title")
-            yield PlainInput(self._initial, placeholder='words, or "a phrase"', id="search-input")
+            yield Static(_("Search the library"), id="dialog-title")
+            yield PlainInput(
+                self._initial, placeholder=_('words, or "a phrase"'), id="search-input"
+            )
             yield Static("", id="search-status")
             yield OptionList(id="search-results", markup=False)
-            yield Static("enter opens · ↓ to the results · escape closes", classes="dialog-hint")
+            yield Static(_("enter opens · ↓ to the results · escape closes"), classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -98,7 +103,7 @@ class SearchScreen(ModalScreen[SearchChoice | None]):
             return
         index = self.index
         if index is None:
-            status.update("Preparing the search index…")
+            status.update(_("Preparing the search index…"))
             return
         self.hits = index.search(query, limit=RESULT_LIMIT)
         # A divider between results (None), so one result's snippet does not run into the next one's title.
@@ -111,7 +116,7 @@ class SearchScreen(ModalScreen[SearchChoice | None]):
             results.highlighted = 0
             status.update(places(len(self.hits)))
         else:
-            status.update("No matches.")
+            status.update(_("No matches."))
 
     def on_index_ready(self, message: IndexReady) -> None:
         self.index = message.index

@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from kreader.contact import contact_lines
 from kreader.content import Contact
+from kreader.i18n import _
 from kreader.safetext import plain
 
 
@@ -24,7 +25,9 @@ class UnavailableScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         reach, note = contact_lines(self.contact, self.disclaimer)
         with Center(id="unavailable"):
-            yield Static("The reading screen is temporarily unavailable.", id="unavailable-title")
-            yield Static("Please ask at the front desk, or try again in a few minutes.")
+            yield Static(
+                _("The reading screen is temporarily unavailable."), id="unavailable-title"
+            )
+            yield Static(_("Please ask at the front desk, or try again in a few minutes."))
         yield Static(plain(reach), id="kiosk-contact")
         yield Static(plain(note), id="kiosk-disclaimer")

@@ -17,6 +17,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from kreader.i18n import N_
 from kreader.layout import LINK_META, SectionLayout
 
 STRIPS_KEPT = 512
@@ -49,12 +50,12 @@ class SectionView(ScrollView, can_focus=True):
     """Shows one section; posts where the reader is and which link was clicked."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "page_down", "Page down", show=False),
-        Binding("shift+space", "page_up", "Page up", show=False),
-        Binding("j", "scroll_down", "Down", show=False),
-        Binding("k", "scroll_up", "Up", show=False),
-        Binding("g", "scroll_home", "Top", show=False),
-        Binding("G", "scroll_end", "Bottom", show=False),
+        Binding("space", "page_down", N_("Page down"), show=False),
+        Binding("shift+space", "page_up", N_("Page up"), show=False),
+        Binding("j", "scroll_down", N_("Down"), show=False),
+        Binding("k", "scroll_up", N_("Up"), show=False),
+        Binding("g", "scroll_home", N_("Top"), show=False),
+        Binding("G", "scroll_end", N_("Bottom"), show=False),
     ]
 
     max_width: reactive[int | None] = reactive(None)
