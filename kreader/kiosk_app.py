@@ -9,7 +9,9 @@ nothing reaches the disk but the error log.
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import stat
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -385,7 +387,14 @@ def _write_log(message: str) -> None:
     try:
         path = kiosk_log_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message.rstrip()}\n")
+        # Never blocks: a FIFO put where the log should be would otherwise hang the kiosk at its first error.
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+        descriptor = os.open(path, flags, 0o600)
+        try:
+            if stat.S_ISREG(os.fstat(descriptor).st_mode):
+                line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message.rstrip()}\n"
+                os.write(descriptor, line.encode("utf-8", errors="replace"))
+        finally:
+            os.close(descriptor)
     except OSError:
         pass

@@ -372,3 +372,35 @@ async def test_a_kiosk_starts_beside_a_fifo(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert app.is_running and [a.id for a in app.library.articles] == ["alpha", "beta"]
+
+
+def test_a_fifo_given_to_bookmarks_import_is_refused_not_a_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "export.json"
+    os.mkfifo(fifo)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kreader",
+            "bookmarks",
+            "import",
+            str(fifo),
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "not a regular file" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_fifo_where_the_kiosk_log_should_be_does_not_hang(isolated_home: Path) -> None:
+    from kreader.kiosk_app import _write_log, kiosk_log_path
+
+    log = kiosk_log_path()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(log)
+    _write_log("an error worth logging")  # returns at once: nothing reads the FIFO, nothing blocks
+    assert log.is_fifo()

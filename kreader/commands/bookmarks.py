@@ -264,12 +264,13 @@ def _read_text(name: str) -> str:
     There is no size limit: any export must import again, and the store has no limit on how many
     bookmarks an export holds (100,004 of them make 22.7 MB).
     """
+    from kreader.sources import SourceError, read_regular
+
     try:
-        if name == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(name, "rb") as stream:
-                data = stream.read()
+        # Only a regular file: a FIFO or a device would hang the import or never end.
+        data = sys.stdin.buffer.read() if name == "-" else read_regular(Path(name), limit=1 << 40)
+    except SourceError as exc:
+        raise CliError(f"cannot read {name}: {exc}") from None
     except OSError as exc:
         raise CliError(f"cannot read {name}: {exc.strerror or exc}") from None
     try:
