@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from kreader.content import Article, Contact, Library
 
 CRISIS_LINE = "In a crisis in the US, call or text 988."
@@ -37,8 +39,26 @@ def contact_lines(contact: Contact, disclaimer: str) -> tuple[str, str]:
     return reach or "Ask at the front desk for help.", note
 
 
+def balanced_lines(text: str, width: int) -> str:
+    """``text`` wrapped to at most ``width`` columns in as few lines as possible, the lines as even as they can
+    be: a last line of one word ("988.") reads as an afterthought, and a visitor may miss it."""
+    width = max(1, width)
+    lines = textwrap.wrap(text, width)
+    if len(lines) < 2:
+        return "\n".join(lines)
+    low = max(len(word) for word in text.split())
+    for narrower in range(low, width + 1):
+        even = textwrap.wrap(text, narrower)
+        if len(even) == len(lines):
+            return "\n".join(even)
+    return "\n".join(lines)
+
+
 def contact_qr_data(contact: Contact) -> str:
-    """A MECARD a phone camera offers to save as a contact (phone and address); short, so the code stays small."""
+    """A MECARD a phone camera offers to save as a contact: the clinic's name, phone, address, email and website.
+
+    Short, so the code stays small (on the Linux console each module takes a row of the screen).
+    """
 
     def escape(value: str) -> str:
         for char in "\\;,:":
@@ -53,6 +73,8 @@ def contact_qr_data(contact: Contact) -> str:
         fields.append(f"TEL:{digits}")
     if contact.address:
         fields.append(f"ADR:{escape(contact.address)}")
+    if contact.email:
+        fields.append(f"EMAIL:{escape(contact.email)}")
     if contact.url:
         fields.append(f"URL:{escape(contact.url)}")
     return "MECARD:" + ";".join(fields) + ";;"

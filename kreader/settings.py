@@ -14,6 +14,7 @@ The format::
     theme = "textual-light"   # a Textual theme or "kreader-contrast"; default: textual-dark
     width = 80                # reading column width in cells, 30 to 200; default: fill
     content = "~/library"     # library folder; ~ expanded; relative to this file's folder
+    glyphs = "console"        # "console": only the Linux console font's characters; default "auto"
 
     [kiosk]
     enabled = true            # start as a waiting-room kiosk (like --kiosk); default: false
@@ -60,13 +61,17 @@ CONTRAST_THEME = "kreader-contrast"
 WIDTH_RANGE = (30, 200)
 """Smallest and largest reading column width, in cells."""
 
+GLYPHS = ("auto", "unicode", "console")
+"""Values of ``glyphs``: "auto" draws for the Linux console when ``TERM=linux``, "console" always does,
+"unicode" never does."""
+
 MIN_SECONDS = 5.0
 """Smallest accepted ``idle_seconds`` and ``rotate_seconds``."""
 
 MAX_FILE_BYTES = 1024 * 1024
 """A settings file larger than this is refused."""
 
-TOP_LEVEL_KEYS = ("content", "kiosk", "theme", "width")
+TOP_LEVEL_KEYS = ("content", "glyphs", "kiosk", "theme", "width")
 KIOSK_KEYS = ("admin_pin_hash", "enabled", "featured", "idle_seconds", "rotate_seconds", "theme")
 PREFERENCE_KEYS = ("theme", "width")
 """Keys `save_preferences` may change."""
@@ -142,6 +147,8 @@ class Settings:
     """Hash of the staff PIN (see `kreader.kiosk.hash_pin`); None means no PIN is set."""
     content: str | None = None
     """Library folder, made absolute against the settings file's folder; None: the bundled one."""
+    glyphs: str = "auto"
+    """Which characters to draw with: one of `GLYPHS` (see `kreader.glyphs.console_mode`)."""
 
 
 def default_config_path(explicit: Path | None = None) -> Path:
@@ -320,6 +327,12 @@ class _Checker:
                 values["width"] = self.width(value)
             elif key == "content":
                 values["content"] = self.content(value)
+            elif key == "glyphs":
+                if value not in GLYPHS:
+                    raise self.error(
+                        (key,), f"key 'glyphs' must be one of: {', '.join(map(repr, GLYPHS))}"
+                    )
+                values["glyphs"] = value
             elif key == "kiosk":
                 if isinstance(value, bool):
                     values["kiosk"] = value

@@ -201,7 +201,10 @@ def test_bad_values(tmp_path: Path, text: str, line: int, message: str) -> None:
 def test_unknown_top_level_key_lists_known_keys(tmp_path: Path) -> None:
     path = write(tmp_path, '# settings\ncolour = "red"\n')
     error = error_of(path)
-    assert str(error) == f"{path}:2: unknown key 'colour' (known: content, kiosk, theme, width)"
+    assert (
+        str(error)
+        == f"{path}:2: unknown key 'colour' (known: content, glyphs, kiosk, theme, width)"
+    )
     assert error.key == "colour"
 
 
@@ -234,7 +237,7 @@ def test_lines_inside_multiline_strings_are_not_keys(tmp_path: Path) -> None:
 def test_key_with_a_newline_stays_on_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, '"the\\nme" = 1\n')
     assert str(error_of(path)) == (
-        f"{path}:1: unknown key 'the\\nme' (known: content, kiosk, theme, width)"
+        f"{path}:1: unknown key 'the\\nme' (known: content, glyphs, kiosk, theme, width)"
     )
 
 

@@ -15,7 +15,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -23,6 +22,7 @@ from kreader.content import Library
 from kreader.humanize import ago
 from kreader.messages import BookmarksChanged
 from kreader.safetext import plain, plain_line
+from kreader.screens.dialog import Dialog
 from kreader.store import Bookmark, Store
 from kreader.widgets.plain_input import PlainInput
 
@@ -32,11 +32,10 @@ NEAR_END = 20
 """How close (in rows) the highlight or the view may come to the last row held before the next page is read."""
 
 
-class NoteScreen(ModalScreen[str | None]):
+class NoteScreen(Dialog[str | None]):
     """Edit a bookmark's note: enter saves, escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-    DEFAULT_CLASSES = "dialog"
 
     def __init__(self, note: str) -> None:
         super().__init__()
@@ -48,7 +47,7 @@ class NoteScreen(ModalScreen[str | None]):
             yield PlainInput(
                 self._note, placeholder="a few words to remember it by", max_length=500
             )
-            yield Static("enter saves · escape cancels", classes="dialog-hint")
+            yield self.close_row("enter saves · escape cancels")
 
     @on(Input.Submitted)
     def _save(self, event: Input.Submitted) -> None:
@@ -57,8 +56,11 @@ class NoteScreen(ModalScreen[str | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    def action_close(self) -> None:
+        self.dismiss(None)
 
-class BookmarksScreen(ModalScreen[Bookmark | None]):
+
+class BookmarksScreen(Dialog[Bookmark | None]):
     """Newest first; ``enter`` hands the bookmark back, ``d`` removes, ``u`` undoes, ``e`` edits the note."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -67,7 +69,6 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
         Binding("u", "undo", "Undo"),
         Binding("e", "edit_note", "Note"),
     ]
-    DEFAULT_CLASSES = "dialog"
 
     def __init__(self, store: Store, library: Library) -> None:
         super().__init__()
@@ -84,9 +85,8 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
             yield Static("Bookmarks", id="dialog-title")
             yield Static("", id="bookmark-status")
             yield OptionList(id="bookmark-list", markup=False)
-            yield Static(
-                "enter opens · d removes · u undoes · e edits the note · escape closes",
-                classes="dialog-hint",
+            yield self.close_row(
+                "enter opens · d removes · u undoes · e edits the note · escape closes"
             )
 
     def on_mount(self) -> None:

@@ -11,8 +11,9 @@ from rich.theme import Theme
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from kreader.screens.dialog import Dialog
 
 
 def help_text(kiosk: bool = False) -> str:
@@ -36,14 +37,12 @@ class ThemedMarkdown:
             yield from console.render(self.markdown, options)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Keys and mouse, one key away (``?`` or F1); any of escape, ``q``, ``?`` closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "close", "Close"),
     ]
-
-    DEFAULT_CLASSES = "dialog"
 
     def __init__(self, kiosk: bool = False, theme: Theme | None = None) -> None:
         super().__init__()
@@ -56,7 +55,4 @@ class HelpScreen(ModalScreen[None]):
             yield Static("Help" if self.kiosk else "kreader help", id="dialog-title")
             with VerticalScroll(id="help-text"):
                 yield Static(ThemedMarkdown(Markdown(help_text(self.kiosk)), self.markdown_theme))
-            yield Static("escape closes", classes="dialog-hint")
-
-    def action_close(self) -> None:
-        self.dismiss()
+            yield self.close_row("or press escape")

@@ -8,17 +8,16 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from kreader.kiosk import PinGate
+from kreader.screens.dialog import Dialog
 
 
-class PinScreen(ModalScreen[bool]):
+class PinScreen(Dialog[bool]):
     """Staff exit: dismisses with True for the right PIN; five wrong tries lock the prompt for a minute."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-    DEFAULT_CLASSES = "dialog"
 
     def __init__(self, gate: PinGate) -> None:
         super().__init__()
@@ -26,12 +25,12 @@ class PinScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
-            yield Static("Staff exit", id="dialog-title")
+            yield Static("Staff", id="dialog-title")
             yield Input(
                 password=True, restrict=r"[0-9]*", max_length=12, placeholder="PIN", id="pin-input"
             )
             yield Static("Enter the staff PIN and press enter.", id="pin-status")
-            yield Static("escape returns to reading", classes="dialog-hint")
+            yield self.close_row("or press escape to return to reading")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -73,4 +72,7 @@ class PinScreen(ModalScreen[bool]):
             )
 
     def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def action_close(self) -> None:
         self.dismiss(False)

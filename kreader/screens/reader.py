@@ -24,8 +24,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Header, ProgressBar, Static
 
-from kreader.contact import SHORT_DISCLAIMER, contact_info, contact_lines
+from kreader.contact import SHORT_DISCLAIMER, balanced_lines, contact_info, contact_lines
 from kreader.content import Article, Library, Section
+from kreader.glyphs import UNICODE, Glyphs
 from kreader.layout import Layouts, Palette, SectionLayout
 from kreader.messages import IndexReady, LibraryChanged, PreferenceChanged, StartOver
 from kreader.safetext import clean_line, plain, plain_line
@@ -129,6 +130,7 @@ class ReaderScreen(Screen[None]):
         reading_width: int | None = None,
         kiosk: bool = False,
         featured: str = "",
+        glyphs: Glyphs = UNICODE,
     ) -> None:
         super().__init__(classes="-kiosk" if kiosk else None)
         if kiosk:
@@ -142,6 +144,8 @@ class ReaderScreen(Screen[None]):
         self._palette = palette
         self.start = start or StartAt()
         self.kiosk = kiosk
+        self.glyphs = glyphs
+        """The icons to draw (only the console font's characters under ``TERM=linux``)."""
         self.featured = featured
         """Id of the article the kiosk features (its contact is the one always shown)."""
         self.reading_width: int | None = KIOSK_WIDTH if kiosk else reading_width
@@ -161,9 +165,10 @@ class ReaderScreen(Screen[None]):
         """Where the reader was before each jump (link, contents, search result, bookmark), newest last."""
 
     def compose(self) -> ComposeResult:
-        yield Header(icon="✚" if self.kiosk else "≡")
+        glyphs = self.glyphs
+        yield Header(icon=glyphs.kiosk_icon if self.kiosk else glyphs.reader_icon)
         with Horizontal(id="main"):
-            yield ContentsTree(id="contents")
+            yield ContentsTree(id="contents", mark=glyphs.bookmark)
             yield SectionView(id="section")
         yield Static(id="too-small")
         if self.kiosk:
@@ -606,9 +611,11 @@ class ReaderScreen(Screen[None]):
         if len(note) > 2 * width:
             note = SHORT_DISCLAIMER
         self.query_one("#kiosk-contact", Static).update(
-            Text.assemble(("☎ ", "bold"), plain_line(reach))
+            Text.assemble((self.glyphs.phone, "bold"), plain_line(reach))
         )
-        self.query_one("#kiosk-disclaimer", Static).update(plain(note))
+        self.query_one("#kiosk-disclaimer", Static).update(
+            plain(balanced_lines(clean_line(note), width))
+        )
 
     def show_attract(self, on: bool, countdown: float) -> None:
         """Show or hide the attract banner, with the time left before the next page (0 to 1)."""
@@ -618,7 +625,9 @@ class ReaderScreen(Screen[None]):
     def action_contact(self) -> None:
         from kreader.screens.contact import ContactScreen
 
-        self.app.push_screen(ContactScreen(*contact_info(self.library, self.featured)))
+        self.app.push_screen(
+            ContactScreen(*contact_info(self.library, self.featured), console=self.glyphs.console)
+        )
 
     def action_start_over(self) -> None:
         self.post_message(StartOver())

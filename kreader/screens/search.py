@@ -10,12 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kreader.messages import IndexReady
 from kreader.safetext import plain, plain_line
+from kreader.screens.dialog import Dialog
 from kreader.search import Hit, SearchIndex
 from kreader.widgets.plain_input import PlainInput
 
@@ -48,14 +48,13 @@ class SearchChoice:
     hit: Hit
 
 
-class SearchScreen(ModalScreen[SearchChoice | None]):
+class SearchScreen(Dialog[SearchChoice | None]):
     """Type to search; ``enter`` or a click hands the result back; ``escape`` closes with None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("down", "focus_results", "Results", show=False),
     ]
-    DEFAULT_CLASSES = "dialog"
 
     def __init__(self, index: SearchIndex | None, query: str = "") -> None:
         super().__init__()
@@ -70,7 +69,7 @@ class SearchScreen(ModalScreen[SearchChoice | None]):
             yield PlainInput(self._initial, placeholder='words, or "a phrase"', id="search-input")
             yield Static("", id="search-status")
             yield OptionList(id="search-results", markup=False)
-            yield Static("enter opens · ↓ to the results · escape closes", classes="dialog-hint")
+            yield self.close_row("enter opens · ↓ to the results · escape closes")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
