@@ -48,6 +48,8 @@ SAVE_DELAY = 0.5
 WIDTH_STEP = 4
 MIN_READING_WIDTH, MAX_READING_WIDTH = 30, 200
 KIOSK_WIDTH = 72
+KIOSK_ROOMY_FOOTER = 100
+"""Below this many columns the kiosk's footer drops the padding around its keys, so all of them fit."""
 """Reading column in kiosk mode: comfortable at a distance, centred."""
 
 READER_ONLY = frozenset(
@@ -68,12 +70,27 @@ READER_ONLY = frozenset(
     }
 )
 """Actions of the personal reader that a kiosk visitor does not get."""
-KIOSK_ONLY = frozenset({"back", "mark", "marks", "contact", "start_over"})
+KIOSK_ONLY = frozenset(
+    {"back", "mark", "marks", "contact", "start_over", "touch_page_up", "touch_page_down"}
+)
 """Actions only the kiosk has (``back``, ``mark`` and ``marks`` are the reader's ``previous``, ``bookmark`` and
-``bookmarks`` on the keys a visitor reads in the footer; the reader gives ``b`` to paging back, as less does)."""
+``bookmarks`` on the keys a visitor reads in the footer; the reader gives ``b`` to paging back, as less does).
+``touch_page_up`` and ``touch_page_down`` put "▲ Up" and "▼ Down" in the footer, where a finger on a touch screen
+can page through a long section (a drag does not scroll in the browser)."""
 HISTORY_LIMIT = 50
 """Jumps that backspace can undo."""
-KIOSK_FOOTER_ORDER = ("n", "p", "slash", "b", "B", "c", "s", "question_mark")
+KIOSK_FOOTER_ORDER = (
+    "n",
+    "p",
+    "shift+pageup",
+    "shift+pagedown",
+    "slash",
+    "b",
+    "B",
+    "c",
+    "s",
+    "question_mark",
+)
 """The kiosk's footer reads in its own order (``c`` is Contact there, after the reading keys)."""
 
 
@@ -117,6 +134,10 @@ class ReaderScreen(Screen[None]):
         Binding("plus", "widen", "Wider", show=False),
         Binding("minus", "narrow", "Narrower", show=False),
         Binding("equals_sign", "reset_width", "Reset width", show=False),
+        # Footer targets for a finger. The text view takes the PgUp and PgDn keys themselves before the screen
+        # sees them, and the footer would show its hidden binding instead: these sit on keys nothing else uses.
+        Binding("shift+pageup", "touch_page_up", "Up", key_display="▲"),
+        Binding("shift+pagedown", "touch_page_down", "Down", key_display="▼"),
     ]
 
     def __init__(
@@ -544,6 +565,12 @@ class ReaderScreen(Screen[None]):
     def action_page_down(self) -> None:
         self.query_one(SectionView).scroll_page_down(animate=False)
 
+    def action_touch_page_up(self) -> None:
+        self.action_page_up()
+
+    def action_touch_page_down(self) -> None:
+        self.action_page_down()
+
     def action_half_page_down(self) -> None:
         view = self.query_one(SectionView)
         view.scroll_relative(y=max(1, view.scrollable_content_region.height // 2), animate=False)
@@ -709,6 +736,8 @@ class ReaderScreen(Screen[None]):
         self._check_size()
         if self.kiosk:
             self.update_contact()
+            # Every kiosk key, PgUp and PgDn included, stays on screen in 80 columns.
+            self.query_one(KeysFooter).compact = self.app.size.width < KIOSK_ROOMY_FOOTER
 
     def _check_size(self) -> None:
         width, height = self.app.size
