@@ -41,17 +41,19 @@ def contact_lines(contact: Contact, disclaimer: str) -> tuple[str, str]:
 
 def balanced_lines(text: str, width: int) -> str:
     """``text`` wrapped to at most ``width`` columns in as few lines as possible, the lines as even as they can
-    be: a last line of one word ("988.") reads as an afterthought, and a visitor may miss it."""
+    be, and never a last line of one word: "988." alone reads as an afterthought, and a visitor may miss it."""
     width = max(1, width)
-    lines = textwrap.wrap(text, width)
-    if len(lines) < 2:
-        return "\n".join(lines)
-    low = max(len(word) for word in text.split())
-    for narrower in range(low, width + 1):
-        even = textwrap.wrap(text, narrower)
-        if len(even) == len(lines):
-            return "\n".join(even)
-    return "\n".join(lines)
+    head, _, last = text.rpartition(" ")
+    glued = f"{head}\xa0{last}" if head and len(head.split()[-1]) + len(last) < width else text
+    lines = textwrap.wrap(glued, width)  # textwrap never breaks at a no-break space
+    if len(lines) > 1:
+        shortest = max(len(word) for word in glued.split(" "))
+        for narrower in range(shortest, width + 1):
+            even = textwrap.wrap(glued, narrower)
+            if len(even) == len(lines):
+                lines = even
+                break
+    return "\n".join(line.replace("\xa0", " ") for line in lines)
 
 
 def contact_qr_data(contact: Contact) -> str:
