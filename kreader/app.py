@@ -24,6 +24,7 @@ from textual.screen import Screen
 
 from kreader.content import Library
 from kreader.editions import Editions, load_editions
+from kreader.glyphs import glyphs_for
 from kreader.i18n import N_, SOURCE_LANGUAGE, _, next_language, set_language
 from kreader.layout import Layouts, Palette
 from kreader.messages import BookmarksChanged, IndexReady, LanguageSwitch, PreferenceChanged
@@ -33,6 +34,7 @@ from kreader.search import SearchIndex
 from kreader.settings import Settings, SettingsError, save_preferences
 from kreader.store import Store
 from kreader.themes import CONTRAST_THEME, DEFAULT_THEME, THEME_CYCLE, palette_for
+from kreader.widgets import scrollbar
 
 __all__ = ["IndexReady", "KReaderApp", "StartAt"]
 
@@ -94,6 +96,12 @@ class KReaderApp(App[None]):
             theme or settings.theme or os.environ.get("TEXTUAL_THEME") or DEFAULT_THEME
         )
         self.register_theme(CONTRAST_THEME)
+        self.glyphs = glyphs_for(settings.glyphs, os.environ)
+        """The characters to draw with: only the console font's under ``TERM=linux`` (or ``glyphs = "console"``)."""
+        if self.glyphs.console:
+            # The stylesheet's console rules: borders, toasts and buttons from the console font's box lines.
+            self.add_class(scrollbar.CONSOLE_CLASS)
+        scrollbar.install()
 
     # -- text from outside the code ---------------------------------------------------------------------------
 
@@ -149,6 +157,7 @@ class KReaderApp(App[None]):
             lambda: self.palette,
             start=self.start,
             reading_width=self.settings.width,
+            glyphs=self.glyphs,
         )
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from kreader.content import Article, Contact, Library
 from kreader.i18n import N_, _
 
@@ -41,8 +43,28 @@ def contact_lines(contact: Contact, disclaimer: str) -> tuple[str, str]:
     return reach or _("Ask at the front desk for help."), note
 
 
+def balanced_lines(text: str, width: int) -> str:
+    """``text`` wrapped to at most ``width`` columns in as few lines as possible, the lines as even as they can
+    be, and never a last line of one word: "988." alone reads as an afterthought, and a visitor may miss it."""
+    width = max(1, width)
+    head, _, last = text.rpartition(" ")
+    glued = f"{head}\xa0{last}" if head and len(head.split()[-1]) + len(last) < width else text
+    lines = textwrap.wrap(glued, width)  # textwrap never breaks at a no-break space
+    if len(lines) > 1:
+        shortest = max(len(word) for word in glued.split(" "))
+        for narrower in range(shortest, width + 1):
+            even = textwrap.wrap(glued, narrower)
+            if len(even) == len(lines):
+                lines = even
+                break
+    return "\n".join(line.replace("\xa0", " ") for line in lines)
+
+
 def contact_qr_data(contact: Contact) -> str:
-    """A MECARD a phone camera offers to save as a contact (phone and address); short, so the code stays small."""
+    """A MECARD a phone camera offers to save as a contact: the clinic's name, phone, address, email and website.
+
+    Short, so the code stays small (on the Linux console each module takes a row of the screen).
+    """
 
     def escape(value: str) -> str:
         for char in "\\;,:":
@@ -57,6 +79,8 @@ def contact_qr_data(contact: Contact) -> str:
         fields.append(f"TEL:{digits}")
     if contact.address:
         fields.append(f"ADR:{escape(contact.address)}")
+    if contact.email:
+        fields.append(f"EMAIL:{escape(contact.email)}")
     if contact.url:
         fields.append(f"URL:{escape(contact.url)}")
     return "MECARD:" + ";".join(fields) + ";;"

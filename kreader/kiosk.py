@@ -52,6 +52,8 @@ READING_KEYS: Final = frozenset(
         "right",
         "pageup",
         "pagedown",
+        "shift+pageup",  # the footer's ▲ Up and ▼ Down send these when tapped
+        "shift+pagedown",
         "space",
         "home",
         "end",

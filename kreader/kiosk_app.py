@@ -23,6 +23,7 @@ from textual import events, work
 from textual.binding import BindingType
 from textual.screen import ModalScreen, Screen
 
+from kreader import __version__
 from kreader.app import KReaderApp
 from kreader.contact import featured_article
 from kreader.content import (
@@ -34,12 +35,15 @@ from kreader.content import (
     load_library,
 )
 from kreader.editions import editions_signature, load_editions
-from kreader.i18n import SOURCE_LANGUAGE
+from kreader.exitcodes import STAFF_EXIT
+from kreader.humanize import ago
+from kreader.i18n import SOURCE_LANGUAGE, _, ngettext
 from kreader.kiosk import KioskPolicy, is_key_allowed, is_staff_chord
 from kreader.messages import LibraryChanged, StartOver
 from kreader.safetext import clean
 from kreader.screens.pin import PinScreen
 from kreader.screens.reader import SEARCH_KEYS, ReaderScreen, StartAt
+from kreader.screens.staff import StaffChoice, StaffMenu
 from kreader.screens.unavailable import UnavailableScreen
 from kreader.settings import Settings
 from kreader.store import Store
@@ -47,6 +51,11 @@ from kreader.widgets.section_view import SectionView
 
 RESTART_CODE = 75
 """Return code of a kiosk app that hit an internal error and wants a fresh start (EX_TEMPFAIL)."""
+STAFF_RESTART_CODE = 76
+"""Return code of a kiosk app that staff asked to restart: `run_kiosk` starts a fresh one, and it is not
+counted as a failure. Never a process's exit status."""
+PROCESS_STARTED = time.monotonic()
+"""When this process started (near enough: when the kiosk was imported), for the staff menu's uptime."""
 RELOAD_SECONDS = 3.0
 """How often the content folder is checked for edits."""
 WAKE_GRACE_SECONDS = 0.6
@@ -114,6 +123,9 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         self._signature: tuple[tuple[str, int, int], ...] = ()
         self.errors_logged = 0
         self._mouse_grace_until = 0.0
+        self.loaded_at = time.time()
+        """Wall-clock time the content on screen was loaded (for the staff menu)."""
+        self.add_class("-kiosk")
 
     @staticmethod
     def _featured_id(library: Library, settings: Settings) -> str:
@@ -136,6 +148,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
             start=self.start,
             kiosk=True,
             featured=self.featured,
+            glyphs=self.glyphs,
         )
 
     def get_default_screen(self) -> Screen[None]:
@@ -214,15 +227,68 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         )
 
     def open_pin(self) -> None:
-        """Show the staff PIN prompt (once); the right PIN ends the kiosk."""
-        if isinstance(self.screen, PinScreen):
+        """Show the staff PIN prompt (once); the right PIN opens the staff menu."""
+        if isinstance(self.screen, PinScreen | StaffMenu):
             return
 
         def answered(right: bool | None) -> None:
             if right:
-                self.exit(return_code=0)
+                self.push_screen(StaffMenu(self.status_line()), self.staff_chose)
 
         self.push_screen(PinScreen(self.gate), answered)
+
+    def staff_chose(self, choice: StaffChoice | None) -> None:
+        """Act on the staff menu: leave for good, reload the content now, or start a fresh kiosk."""
+        if choice == "leave":
+            _write_log("staff left the kiosk from the staff menu")
+            self.exit(return_code=STAFF_EXIT)
+        elif choice == "reload":
+            self.notify("Reloading the content.", timeout=3)
+            self.reload_content()
+        elif choice == "restart":
+            _write_log("staff restarted the kiosk from the staff menu")
+            self.exit(return_code=STAFF_RESTART_CODE)
+
+    def status_line(self) -> str:
+        """Version, content folder, articles, last reload, errors logged since start, uptime."""
+        articles = len(self.library.articles)
+        uptime = int(time.monotonic() - PROCESS_STARTED)
+        hours, rest = divmod(uptime, 3600)
+        parts = [
+            f"kreader {__version__}",
+            str(self.library.root),
+            ngettext("{count} article", "{count} articles", articles).format(count=articles),
+            _("loaded {ago} ({time})").format(
+                ago=ago(self.loaded_at, time.time()),
+                time=time.strftime("%H:%M:%S", time.localtime(self.loaded_at)),
+            ),
+            ngettext(
+                "{count} error logged since start",
+                "{count} errors logged since start",
+                _process_errors,
+            ).format(count=_process_errors),
+            _("up {hours} h {minutes} min").format(hours=hours, minutes=f"{rest // 60:02d}"),
+            f"pid {os.getpid()}",
+        ]
+        return " · ".join(parts)
+
+    # -- dialogs keep the clinic's line in view ----------------------------------------------------------------
+
+    def dialog_insets(self) -> tuple[int, int]:
+        """Rows above and below a dialog that stay uncovered: the header, and the contact line, disclaimer
+        and footer at the bottom of the screen under it."""
+        base = self.screen_stack[0] if self.screen_stack else None
+        if base is None:
+            return 0, 0
+        height = self.size.height
+        top = max((w.region.bottom for w in base.query("Header") if w.display), default=0)
+        bottom_rows = [
+            w.region.y
+            for w in base.query("#kiosk-contact, #kiosk-disclaimer, Footer")
+            if w.display and w.region.height
+        ]
+        bottom = height - min(bottom_rows) if bottom_rows else 0
+        return top, max(0, bottom)
 
     def on_start_over(self, message: StartOver) -> None:
         self.idle_reset()
@@ -322,6 +388,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         self.layouts.clear()
         self.forget_indexes()
         self.build_search_index()
+        self.loaded_at = time.time()
         if was_unavailable:
             # The reader was never shown: a new one opens at the featured article.
             self.start = StartAt(self.featured)
@@ -336,6 +403,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
 
     def _log_problem(self, message: str) -> None:
         self.errors_logged += 1
+        _count_error()
         _write_log(message)
 
     def _handle_exception(self, error: Exception) -> None:
@@ -345,6 +413,7 @@ class KioskApp(KReaderApp, inherit_bindings=False):
         caller (`run_kiosk`) builds a new app, which opens at the start screen.
         """
         self.errors_logged += 1
+        _count_error()
         _write_log("".join(traceback.format_exception(error)))
         self._return_code = RESTART_CODE
         self._close_messages_no_wait()
@@ -367,6 +436,8 @@ def run_kiosk(
     while True:
         app = build()
         run(app)
+        if app.return_code == STAFF_RESTART_CODE:
+            continue  # asked for by staff: not a failure
         if app.return_code != RESTART_CODE:
             return app.return_code or 0
         now = clock()
@@ -376,6 +447,15 @@ def run_kiosk(
                 f"{len(failures)} errors within {window:.0f} s; exiting for the service manager"
             )
             return 1
+
+
+_process_errors = 0
+"""Errors this process has written to the kiosk log (the staff menu shows it; it survives restarts)."""
+
+
+def _count_error() -> None:
+    global _process_errors
+    _process_errors += 1
 
 
 def _write_log(message: str) -> None:

@@ -16,6 +16,7 @@ The format::
     width = 80                # reading column width in cells, 30 to 200; default: fill
     content = "~/library"     # library folder; ~ expanded; relative to this file's folder
     language = "es"           # "en" or "es"; default: LANGUAGE, LC_ALL, LANG, else English
+    glyphs = "console"        # "console": only the Linux console font's characters; default "auto"
 
     [kiosk]
     enabled = true            # start as a waiting-room kiosk (like --kiosk); default: false
@@ -69,13 +70,17 @@ CONTRAST_THEME = "kreader-contrast"
 WIDTH_RANGE = (30, 200)
 """Smallest and largest reading column width, in cells."""
 
+GLYPHS = ("auto", "unicode", "console")
+"""Values of ``glyphs``: "auto" draws for the Linux console when ``TERM=linux``, "console" always does,
+"unicode" never does."""
+
 MIN_SECONDS = 5.0
 """Smallest accepted ``idle_seconds`` and ``rotate_seconds``."""
 
 MAX_FILE_BYTES = 1024 * 1024
 """A settings file larger than this is refused."""
 
-TOP_LEVEL_KEYS = ("content", "kiosk", "language", "theme", "width")
+TOP_LEVEL_KEYS = ("content", "glyphs", "kiosk", "language", "theme", "width")
 KIOSK_KEYS = (
     "admin_pin_hash",
     "attract_languages",
@@ -166,6 +171,8 @@ class Settings:
     """Language of the interface and the articles ("en", "es"); None: the environment's, else English."""
     attract_languages: tuple[str, ...] = ()
     """Languages the kiosk's attract loop alternates, one per step; empty: only the kiosk's language."""
+    glyphs: str = "auto"
+    """Which characters to draw with: one of `GLYPHS` (see `kreader.glyphs.console_mode`)."""
 
 
 def default_config_path(explicit: Path | None = None) -> Path:
@@ -361,6 +368,12 @@ class _Checker:
                 values["content"] = self.content(value)
             elif key == "language":
                 values["language"] = self.language((key,), value)
+            elif key == "glyphs":
+                if value not in GLYPHS:
+                    raise self.error(
+                        (key,), f"key 'glyphs' must be one of: {', '.join(map(repr, GLYPHS))}"
+                    )
+                values["glyphs"] = value
             elif key == "kiosk":
                 if isinstance(value, bool):
                     values["kiosk"] = value

@@ -17,12 +17,14 @@ from textual.pilot import Pilot, _get_mouse_message_arguments
 
 from kreader.contact import contact_qr_data
 from kreader.content import load_library
+from kreader.exitcodes import STAFF_EXIT
 from kreader.factory import make_app
 from kreader.kiosk_app import RESTART_CODE, KioskApp, kiosk_log_path, run_kiosk
 from kreader.pin import hash_pin
 from kreader.screens.contact import ContactScreen
 from kreader.screens.pin import PinScreen
 from kreader.screens.reader import ReaderScreen
+from kreader.screens.staff import StaffMenu
 from kreader.screens.unavailable import UnavailableScreen
 from kreader.settings import Settings
 from kreader.store import Store
@@ -304,7 +306,7 @@ def test_qr_code_encodes_the_contact_exactly(content_dir: Path) -> None:
     assert "TEL:+14322188135" in data and "ADR:5105 Sunmore Cir\\, Suite B" in data
     rows = str(qr_text(data)).split("\n")
     expected = [
-        list(r) for r in segno.make(data, error="l", micro=False).matrix_iter(scale=1, border=2)
+        list(r) for r in segno.make(data, error="l", micro=False).matrix_iter(scale=1, border=4)
     ]
     if len(expected) % 2:
         expected.append([0] * len(expected[0]))
@@ -315,7 +317,9 @@ def test_qr_code_encodes_the_contact_exactly(content_dir: Path) -> None:
     assert decoded == [[int(bool(v)) for v in r] for r in expected]
 
 
-async def test_pin_flow_right_pin_exits_zero(content_dir: Path) -> None:
+async def test_right_pin_opens_the_staff_menu_and_leave_exits_with_staff_exit(
+    content_dir: Path,
+) -> None:
     app = kiosk(content_dir, FakeClock(), admin_pin_hash=hash_pin("2468"))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
@@ -324,7 +328,11 @@ async def test_pin_flow_right_pin_exits_zero(content_dir: Path) -> None:
         await pilot.press(*"2468", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    assert app.return_code == 0
+        assert isinstance(app.screen, StaffMenu)
+        assert app.is_running, "the right PIN opens the staff menu; it does not leave by itself"
+        await pilot.click("#staff-leave")
+        await pilot.pause()
+    assert app.return_code == STAFF_EXIT
 
 
 async def test_wrong_pins_lock_for_a_minute(content_dir: Path) -> None:
@@ -347,7 +355,10 @@ async def test_wrong_pins_lock_for_a_minute(content_dir: Path) -> None:
         await pilot.press(*"2468", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    assert app.return_code == 0
+        assert isinstance(app.screen, StaffMenu)
+        await pilot.press("l")
+        await pilot.pause()
+    assert app.return_code == STAFF_EXIT
 
 
 async def test_without_pin_nobody_leaves_from_the_keyboard(content_dir: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from helpers import ready_index
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from kreader.content import load_library
 from kreader.factory import make_app
@@ -25,8 +26,15 @@ class FrozenClock:
         return self.now
 
 
-def kiosk(content_dir: Path, clock: FrozenClock | None = None, language: str = "en") -> KioskApp:
-    settings = Settings(kiosk=True, admin_pin_hash=hash_pin("2468", salt=b"0123456789abcdef"))
+def kiosk(
+    content_dir: Path,
+    clock: FrozenClock | None = None,
+    language: str = "en",
+    glyphs: str = "unicode",
+) -> KioskApp:
+    settings = Settings(
+        kiosk=True, glyphs=glyphs, admin_pin_hash=hash_pin("2468", salt=b"0123456789abcdef")
+    )
     app = make_app(
         load_library(content_dir),
         Store.in_memory(),
@@ -98,3 +106,30 @@ def test_kiosk_attract_loop_in_spanish(snap_compare: Any, content_dir: Path) -> 
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=go_idle)
+
+
+def test_kiosk_staff_menu(snap_compare: Any, content_dir: Path) -> None:
+    app = kiosk(content_dir)
+
+    async def open_menu(pilot: Pilot[None]) -> None:
+        await pilot.press("f12", *"2468", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        # The status line names a folder, a time and a process: fixed here so the snapshot is stable.
+        app.screen.query_one("#staff-status", Static).update(
+            "kreader 0.1.0 · /srv/kreader/content · 1 article · loaded just now (09:00:00) · "
+            "0 errors logged since start · up 0 h 05 min · pid 1234"
+        )
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=open_menu)
+
+
+def test_kiosk_console_view(snap_compare: Any, content_dir: Path) -> None:
+    """On the Linux console: box-line borders, no half blocks, no ☎ ✚ ★."""
+    assert snap_compare(kiosk(content_dir, glyphs="console"), terminal_size=(80, 24))
+
+
+def test_kiosk_console_contact_qr(snap_compare: Any, content_dir: Path) -> None:
+    """The QR code in full blocks, two cells a module (at 80x24 it scrolls; a console screen is larger)."""
+    assert snap_compare(kiosk(content_dir, glyphs="console"), press=["c"], terminal_size=(80, 24))

@@ -203,7 +203,7 @@ def test_unknown_top_level_key_lists_known_keys(tmp_path: Path) -> None:
     error = error_of(path)
     assert (
         str(error)
-        == f"{path}:2: unknown key 'colour' (known: content, kiosk, language, theme, width)"
+        == f"{path}:2: unknown key 'colour' (known: content, glyphs, kiosk, language, theme, width)"
     )
     assert error.key == "colour"
 
@@ -237,7 +237,7 @@ def test_lines_inside_multiline_strings_are_not_keys(tmp_path: Path) -> None:
 def test_key_with_a_newline_stays_on_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, '"the\\nme" = 1\n')
     assert str(error_of(path)) == (
-        f"{path}:1: unknown key 'the\\nme' (known: content, kiosk, language, theme, width)"
+        f"{path}:1: unknown key 'the\\nme' (known: content, glyphs, kiosk, language, theme, width)"
     )
 
 

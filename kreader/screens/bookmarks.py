@@ -15,7 +15,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -24,6 +23,7 @@ from kreader.humanize import ago
 from kreader.i18n import N_, _, ngettext
 from kreader.messages import BookmarksChanged
 from kreader.safetext import plain, plain_line
+from kreader.screens.dialog import Dialog
 from kreader.store import Bookmark, Store
 from kreader.widgets.plain_input import PlainInput
 
@@ -33,11 +33,10 @@ NEAR_END = 20
 """How close (in rows) the highlight or the view may come to the last row held before the next page is read."""
 
 
-class NoteScreen(ModalScreen[str | None]):
+class NoteScreen(Dialog[str | None]):
     """Edit a bookmark's note: enter saves, escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel"))]
-    DEFAULT_CLASSES = "dialog"
 
     def __init__(self, note: str) -> None:
         super().__init__()
@@ -49,7 +48,7 @@ class NoteScreen(ModalScreen[str | None]):
             yield PlainInput(
                 self._note, placeholder=_("a few words to remember it by"), max_length=500
             )
-            yield Static(_("enter saves · escape cancels"), classes="dialog-hint")
+            yield self.close_row(_("enter saves · escape cancels"))
 
     @on(Input.Submitted)
     def _save(self, event: Input.Submitted) -> None:
@@ -58,8 +57,11 @@ class NoteScreen(ModalScreen[str | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    def action_close(self) -> None:
+        self.dismiss(None)
 
-class BookmarksScreen(ModalScreen[Bookmark | None]):
+
+class BookmarksScreen(Dialog[Bookmark | None]):
     """Newest first; ``enter`` hands the bookmark back, ``d`` removes, ``u`` undoes, ``e`` edits the note."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -68,7 +70,6 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
         Binding("u", "undo", N_("Undo")),
         Binding("e", "edit_note", N_("Note")),
     ]
-    DEFAULT_CLASSES = "dialog"
 
     def __init__(self, store: Store, library: Library) -> None:
         super().__init__()
@@ -85,9 +86,8 @@ class BookmarksScreen(ModalScreen[Bookmark | None]):
             yield Static(_("Bookmarks"), id="dialog-title")
             yield Static("", id="bookmark-status")
             yield OptionList(id="bookmark-list", markup=False)
-            yield Static(
-                _("enter opens · d removes · u undoes · e edits the note · escape closes"),
-                classes="dialog-hint",
+            yield self.close_row(
+                _("enter opens · d removes · u undoes · e edits the note · escape closes")
             )
 
     def on_mount(self) -> None:

@@ -6,27 +6,28 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from kreader.contact import contact_lines, contact_qr_data
 from kreader.content import Contact
 from kreader.i18n import N_, _
 from kreader.safetext import plain
+from kreader.screens.dialog import Dialog
 from kreader.widgets.qr import qr_text
 
 
-class ContactScreen(ModalScreen[None]):
+class ContactScreen(Dialog[None]):
     """How to reach the clinic, with a QR code a phone can scan to take the contact home."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,c", "close", N_("Close"))]
-    DEFAULT_CLASSES = "dialog"
 
-    def __init__(self, contact: Contact, disclaimer: str) -> None:
+    def __init__(self, contact: Contact, disclaimer: str, *, console: bool = False) -> None:
         super().__init__()
         self.contact = contact
         self.disclaimer = disclaimer
+        self.console = console
+        """Draw the QR code in full blocks, for the Linux console's font."""
 
     def compose(self) -> ComposeResult:
         reach = [
@@ -34,9 +35,12 @@ class ContactScreen(ModalScreen[None]):
         ]
         with Vertical(id="dialog-body"):
             yield Static(_("Contact the clinic"), id="dialog-title")
-            with Horizontal(id="contact-row"):
+            with VerticalScroll(id="contact-scroll"), Horizontal(id="contact-row"):
                 if self.contact:
-                    yield Static(qr_text(contact_qr_data(self.contact)), id="contact-qr")
+                    yield Static(
+                        qr_text(contact_qr_data(self.contact), console=self.console),
+                        id="contact-qr",
+                    )
                 with Vertical(id="contact-text"):
                     yield Static(
                         plain("\n".join(reach) or _("Please ask at the front desk.")),
@@ -53,7 +57,4 @@ class ContactScreen(ModalScreen[None]):
                         plain(contact_lines(self.contact, self.disclaimer)[1]),
                         id="contact-disclaimer",
                     )
-            yield Static(_("escape or c closes"), classes="dialog-hint")
-
-    def action_close(self) -> None:
-        self.dismiss()
+            yield self.close_row(_("or press escape"))

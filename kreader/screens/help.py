@@ -11,10 +11,10 @@ from rich.theme import Theme
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from kreader.i18n import N_, SOURCE_LANGUAGE, _
+from kreader.screens.dialog import Dialog
 
 
 def help_text(kiosk: bool = False, language: str = SOURCE_LANGUAGE) -> str:
@@ -43,14 +43,12 @@ class ThemedMarkdown:
             yield from console.render(self.markdown, options)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Keys and mouse, one key away (``?`` or F1); any of escape, ``q``, ``?`` closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "close", N_("Close")),
     ]
-
-    DEFAULT_CLASSES = "dialog"
 
     def __init__(
         self, kiosk: bool = False, theme: Theme | None = None, language: str = SOURCE_LANGUAGE
@@ -67,7 +65,4 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(id="help-text"):
                 markdown = Markdown(help_text(self.kiosk, self.language))
                 yield Static(ThemedMarkdown(markdown, self.markdown_theme))
-            yield Static(_("escape closes"), classes="dialog-hint")
-
-    def action_close(self) -> None:
-        self.dismiss()
+            yield self.close_row(_("or press escape"))

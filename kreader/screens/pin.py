@@ -8,18 +8,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from kreader.i18n import N_, _, ngettext
 from kreader.kiosk import PinGate
+from kreader.screens.dialog import Dialog
 
 
-class PinScreen(ModalScreen[bool]):
+class PinScreen(Dialog[bool]):
     """Staff exit: dismisses with True for the right PIN; five wrong tries lock the prompt for a minute."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel"))]
-    DEFAULT_CLASSES = "dialog"
 
     def __init__(self, gate: PinGate) -> None:
         super().__init__()
@@ -27,12 +26,12 @@ class PinScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-body"):
-            yield Static(_("Staff exit"), id="dialog-title")
+            yield Static(_("Staff"), id="dialog-title")
             yield Input(
                 password=True, restrict=r"[0-9]*", max_length=12, placeholder="PIN", id="pin-input"
             )
             yield Static(_("Enter the staff PIN and press enter."), id="pin-status")
-            yield Static(_("escape returns to reading"), classes="dialog-hint")
+            yield self.close_row(_("or press escape to return to reading"))
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -78,4 +77,7 @@ class PinScreen(ModalScreen[bool]):
             )
 
     def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def action_close(self) -> None:
         self.dismiss(False)

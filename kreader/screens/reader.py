@@ -24,8 +24,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Header, ProgressBar, Static
 
-from kreader.contact import SHORT_DISCLAIMER, contact_info, contact_lines
+from kreader.contact import SHORT_DISCLAIMER, balanced_lines, contact_info, contact_lines
 from kreader.content import Article, Library, Section
+from kreader.glyphs import UNICODE, Glyphs
 from kreader.i18n import N_, _, current_language, ngettext
 from kreader.layout import Layouts, Palette, SectionLayout
 from kreader.messages import (
@@ -77,17 +78,40 @@ READER_ONLY = frozenset(
     }
 )
 """Actions of the personal reader that a kiosk visitor does not get."""
-KIOSK_ONLY = frozenset({"back", "mark", "marks", "contact", "start_over"})
+KIOSK_ONLY = frozenset(
+    {"back", "mark", "marks", "contact", "start_over", "touch_page_up", "touch_page_down"}
+)
 """Actions only the kiosk has (``back``, ``mark`` and ``marks`` are the reader's ``previous``, ``bookmark`` and
-``bookmarks`` on the keys a visitor reads in the footer; the reader gives ``b`` to paging back, as less does)."""
+``bookmarks`` on the keys a visitor reads in the footer; the reader gives ``b`` to paging back, as less does).
+``touch_page_up`` and ``touch_page_down`` put "▲ Up" and "▼ Down" in the footer, where a finger on a touch screen
+can page through a long section (a drag does not scroll in the browser)."""
 HISTORY_LIMIT = 50
 """Jumps that backspace can undo."""
-KIOSK_FOOTER_ORDER = ("l", "n", "N", "escape", "p", "slash", "b", "B", "c", "s", "question_mark")
+KIOSK_FOOTER_ORDER = (
+    "l",
+    "n",
+    "N",
+    "escape",
+    "p",
+    "shift+pageup",
+    "shift+pagedown",
+    "slash",
+    "b",
+    "B",
+    "c",
+    "s",
+    "question_mark",
+)
 """The kiosk's footer reads in its own order (``c`` is Contact there, after the reading keys)."""
 SEARCH_ACTIONS = frozenset({"next_match", "previous_match", "end_search"})
 """Actions that act, and are listed in the footer, only while a search is active."""
 SEARCH_KEYS = frozenset({"N", "escape"})
 """Keys that mean something only while a search is active (the kiosk lets them through then)."""
+KIOSK_FULL_FOOTER = 120
+"""Below this width the kiosk's footer shows its page targets as bare arrows and leaves Marks out (B still
+works): every other key, in English or Spanish, then fits in one row."""
+TOUCH_TARGETS = frozenset({"touch_page_up", "touch_page_down"})
+"""The kiosk footer's page targets for a finger."""
 UNLISTED_WHILE_SEARCHING = frozenset(
     {"previous", "back", "toggle_contents", "bookmarks", "marks", "contact", "start_over"}
 )
@@ -143,6 +167,10 @@ class ReaderScreen(Screen[None]):
         # language: the English interface offers "Español", the Spanish one offers "English".
         Binding("l", "switch_language", N_("Español"), show=False),
         Binding("l", "switch_language_target", N_("Español")),
+        # Footer targets for a finger. The text view takes the PgUp and PgDn keys themselves before the screen
+        # sees them, and the footer would show its hidden binding instead: these sit on keys nothing else uses.
+        Binding("shift+pageup", "touch_page_up", N_("Up"), key_display="▲"),
+        Binding("shift+pagedown", "touch_page_down", N_("Down"), key_display="▼"),
     ]
 
     def __init__(
@@ -156,6 +184,7 @@ class ReaderScreen(Screen[None]):
         reading_width: int | None = None,
         kiosk: bool = False,
         featured: str = "",
+        glyphs: Glyphs = UNICODE,
     ) -> None:
         super().__init__(classes="-kiosk" if kiosk else None)
         if kiosk:
@@ -163,25 +192,17 @@ class ReaderScreen(Screen[None]):
             keys = self._bindings.key_to_bindings
             ordered = {key: keys[key] for key in KIOSK_FOOTER_ORDER if key in keys}
             self._bindings.key_to_bindings = ordered | keys
-        self._reading_bindings = self._bindings
-        self._searching_bindings = BindingsMap.from_keys(
-            {
-                key: [
-                    replace(binding, show=False)
-                    if binding.action in UNLISTED_WHILE_SEARCHING
-                    else binding
-                    for binding in bindings
-                ]
-                for key, bindings in self._bindings.key_to_bindings.items()
-            }
-        )
-        """The same keys with fewer of them listed, so the footer has room for the search's keys."""
+        self._all_bindings = self._bindings
+        self._footers: dict[tuple[bool, bool], BindingsMap] = {}
+        """The same keys with fewer of them listed, by (searching, narrow): the footer is one row."""
         self.library = library
         self.store = store
         self.layouts = layouts
         self._palette = palette
         self.start = start or StartAt()
         self.kiosk = kiosk
+        self.glyphs = glyphs
+        """The icons to draw (only the console font's characters under ``TERM=linux``)."""
         self.featured = featured
         """Id of the article the kiosk features (its contact is the one always shown)."""
         self.reading_width: int | None = KIOSK_WIDTH if kiosk else reading_width
@@ -201,9 +222,10 @@ class ReaderScreen(Screen[None]):
         """Where the reader was before each jump (link, contents, search result, bookmark), newest last."""
 
     def compose(self) -> ComposeResult:
-        yield Header(icon="✚" if self.kiosk else "≡")
+        glyphs = self.glyphs
+        yield Header(icon=glyphs.kiosk_icon if self.kiosk else glyphs.reader_icon)
         with Horizontal(id="main"):
-            yield ContentsTree(id="contents")
+            yield ContentsTree(id="contents", mark=glyphs.bookmark)
             yield SectionView(id="section")
         yield Static(id="too-small")
         if self.kiosk:
@@ -601,6 +623,12 @@ class ReaderScreen(Screen[None]):
     def action_page_down(self) -> None:
         self.query_one(SectionView).scroll_page_down(animate=False)
 
+    def action_touch_page_up(self) -> None:
+        self.action_page_up()
+
+    def action_touch_page_down(self) -> None:
+        self.action_page_down()
+
     def action_half_page_down(self) -> None:
         view = self.query_one(SectionView)
         view.scroll_relative(y=max(1, view.scrollable_content_region.height // 2), animate=False)
@@ -670,9 +698,11 @@ class ReaderScreen(Screen[None]):
         if len(note) > 2 * width:
             note = _(SHORT_DISCLAIMER)
         self.query_one("#kiosk-contact", Static).update(
-            Text.assemble(("☎ ", "bold"), plain_line(reach))
+            Text.assemble((self.glyphs.phone, "bold"), plain_line(reach))
         )
-        self.query_one("#kiosk-disclaimer", Static).update(plain(note))
+        self.query_one("#kiosk-disclaimer", Static).update(
+            plain(balanced_lines(clean_line(note), width))
+        )
 
     def show_attract(self, on: bool, countdown: float) -> None:
         """Show or hide the attract banner, with the time left before the next page (0 to 1)."""
@@ -682,7 +712,9 @@ class ReaderScreen(Screen[None]):
     def action_contact(self) -> None:
         from kreader.screens.contact import ContactScreen
 
-        self.app.push_screen(ContactScreen(*contact_info(self.library, self.featured)))
+        self.app.push_screen(
+            ContactScreen(*contact_info(self.library, self.featured), console=self.glyphs.console)
+        )
 
     def action_start_over(self) -> None:
         self.post_message(StartOver())
@@ -793,11 +825,36 @@ class ReaderScreen(Screen[None]):
         """Whether a search is active (``n``, ``N`` and ``escape`` are the search's keys)."""
         return bool(self.search_query)
 
+    def _footer_bindings(self) -> BindingsMap:
+        """The keys, with those the footer leaves out (but which still act) while searching, and, in a kiosk
+        narrower than `KIOSK_FULL_FOOTER`, with the page targets as bare arrows and Marks left out, so that
+        l Español, the page targets, Contact and Help all fit in one row of 80 columns."""
+        narrow = self.kiosk and self.app.size.width < KIOSK_FULL_FOOTER
+        mode = (self.searching, narrow)
+        if mode not in self._footers:
+            unlisted = set(UNLISTED_WHILE_SEARCHING) if self.searching else set()
+            if narrow:
+                unlisted.add("marks")
+
+            def listed(binding: Binding) -> Binding:
+                if binding.action in unlisted:
+                    return replace(binding, show=False)
+                if narrow and binding.action in TOUCH_TARGETS:
+                    return replace(binding, description="")
+                return binding
+
+            self._footers[mode] = BindingsMap.from_keys(
+                {
+                    key: [listed(binding) for binding in bindings]
+                    for key, bindings in self._all_bindings.key_to_bindings.items()
+                }
+            )
+        return self._footers[mode]
+
     def _search_mode_changed(self) -> None:
         """Show the search bar and the search's keys in the footer, or put the reading keys back."""
-        searching = self.searching
-        self._bindings = self._searching_bindings if searching else self._reading_bindings
-        self.set_class(searching, "-searching")
+        self._bindings = self._footer_bindings()
+        self.set_class(self.searching, "-searching")
         self._update_search_bar()
         self.refresh_bindings()
 
@@ -841,11 +898,17 @@ class ReaderScreen(Screen[None]):
         self._check_size()
         if self.kiosk:
             self.update_contact()
+            # Every kiosk key, PgUp and PgDn included, stays on screen in 80 columns.
+            self.query_one(KeysFooter).compact = self.app.size.width < KIOSK_ROOMY_FOOTER
 
     def _check_size(self) -> None:
         width, height = self.app.size
         if self.kiosk:
             self.query_one(KeysFooter).compact = width < KIOSK_ROOMY_FOOTER
+            footer = self._footer_bindings()
+            if footer is not self._bindings:
+                self._bindings = footer
+                self.refresh_bindings()
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         self.set_class(small, "-too-small")
         if small:

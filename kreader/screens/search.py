@@ -10,13 +10,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kreader.i18n import N_, _, ngettext
 from kreader.messages import IndexReady
 from kreader.safetext import plain, plain_line
+from kreader.screens.dialog import Dialog
 from kreader.search import Hit, SearchIndex
 from kreader.widgets.plain_input import PlainInput
 
@@ -57,14 +57,13 @@ class SearchChoice:
     hit: Hit
 
 
-class SearchScreen(ModalScreen[SearchChoice | None]):
+class SearchScreen(Dialog[SearchChoice | None]):
     """Type to search; ``enter`` or a click hands the result back; ``escape`` closes with None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", N_("Close")),
         Binding("down", "focus_results", N_("Results"), show=False),
     ]
-    DEFAULT_CLASSES = "dialog"
 
     def __init__(self, index: SearchIndex | None, query: str = "") -> None:
         super().__init__()
@@ -81,7 +80,7 @@ class SearchScreen(ModalScreen[SearchChoice | None]):
             )
             yield Static("", id="search-status")
             yield OptionList(id="search-results", markup=False)
-            yield Static(_("enter opens · ↓ to the results · escape closes"), classes="dialog-hint")
+            yield self.close_row(_("enter opens · ↓ to the results · escape closes"))
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

@@ -53,8 +53,10 @@ class ContentsTree(Tree[Place]):
 
         place: Place
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, mark: str = BOOKMARK_MARK) -> None:
         super().__init__("Contents", id=id)
+        self.mark = mark
+        """Put before a bookmarked section's title (a plain ``*`` on the Linux console, which lacks ``★``)."""
         self.show_root = False
         self.auto_expand = False
         self.guide_depth = 2
@@ -177,7 +179,7 @@ class ContentsTree(Tree[Place]):
         return True
 
     def _label(self, title: str, marked: bool) -> Text:
-        return Text.assemble((BOOKMARK_MARK, "bold yellow") if marked else "", plain_line(title))
+        return Text.assemble((self.mark, "bold yellow") if marked else "", plain_line(title))
 
     def process_label(self, label: str | Text) -> Text:
         """Entries are headings and titles from content: a ``str`` is plain text here, never markup.
