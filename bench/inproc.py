@@ -191,6 +191,13 @@ def _route(reader: Any, article: Any, section: Any, route: str) -> Callable[[], 
     return lambda: reader.open_bookmark(bookmark)
 
 
+def sized_sections(article: Any, count: int) -> list[Any]:
+    """The sections of the sized-sections article in order, after its opening one: for a section kreader
+    cuts into parts (over `kreader.content.MAX_PART_CHARS`), its first part, the one a visit opens."""
+    whole = [section for section in article.sections if section.part <= 1]
+    return whole[len(whole) - count :]
+
+
 async def section_switch(
     folder: Path, sizes: tuple[int, ...], runs: int, labels: Callable[[int], str]
 ) -> SwitchResult:
@@ -198,7 +205,7 @@ async def section_switch(
     library = load_library(folder)
     article = library.articles[0]
     sections = article.sections
-    offset = len(sections) - len(sizes)  # the opening section comes first
+    sized = sized_sections(article, len(sizes))
     cold: dict[str, list[float]] = {}
     warm: dict[str, list[float]] = {}
     cold_cpu: dict[str, list[float]] = {}
@@ -217,8 +224,8 @@ async def section_switch(
             view = reader.query_one(SectionView)
             probe.watch(view)
             for n, size in enumerate(sizes):
-                target = sections[offset + n]
-                previous = sections[offset + n - 1]
+                target = sized[n]
+                previous = sections[sections.index(target) - 1]
 
                 def shows_target(
                     drawn: list[tuple[SectionLayout | None, int]], target: Any = target
@@ -290,7 +297,7 @@ async def page_down(folder: Path, size_index: int, sizes: int, runs: int) -> Pag
     ``size_index`` counts the sized sections (``sizes`` of them, after the article's opening section)."""
     library = load_library(folder)
     article = library.articles[0]
-    section = article.sections[len(article.sections) - sizes + size_index]
+    section = sized_sections(article, sizes)[size_index]
     first: list[float] = []
     whole: list[float] = []
     first_cpu: list[float] = []
