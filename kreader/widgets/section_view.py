@@ -123,7 +123,9 @@ class SectionView(ScrollView, can_focus=True):
             return
         self._jumping = True
         try:
-            self.scroll_to(y=self.layout_.line_for(anchor, fraction), animate=False, force=True)
+            line = self.layout_.line_for(anchor, fraction)
+            self._sync_size()
+            self.scroll_to(y=line, animate=False, force=True)
         finally:
             self._jumping = False
         # Near the end of a section the text cannot scroll far enough to bring the position to the top. Until
@@ -140,6 +142,8 @@ class SectionView(ScrollView, can_focus=True):
         if self.layout_ is None:
             return
         y = line - (self.scrollable_content_region.height // 3 if center else 0)
+        self.layout_.reach(max(0, y) + self.scrollable_content_region.height + 1)
+        self._sync_size()
         self._jumping = True
         try:
             self.scroll_to(y=max(0, y), animate=False, force=True)
@@ -178,6 +182,22 @@ class SectionView(ScrollView, can_focus=True):
         if position is not None:
             self.go_to(*position)
         self.refresh()
+        if not layout.complete:
+            self.call_after_refresh(self._grow, layout)
+
+    def _sync_size(self) -> None:
+        """The scrollable height follows a layout that is still growing."""
+        if self.layout_ is not None and self.virtual_size.height != len(self.layout_.lines):
+            self.virtual_size = Size(self.virtual_size.width, len(self.layout_.lines))
+
+    def _grow(self, layout: SectionLayout) -> None:
+        """Lay out the next subsection of the shown section, after the frame before it was painted."""
+        if self.layout_ is not layout or layout.complete:
+            return
+        layout.grow()
+        self._sync_size()
+        if not layout.complete:
+            self.call_after_refresh(self._grow, layout)
 
     def on_resize(self, event: events.Resize) -> None:
         if self.layout_ is None or self.layout_.width != self.text_width:
