@@ -177,7 +177,15 @@ class SectionLayout:
         Takes the ``occurrence``-th match, or with ``near`` (a fraction of the text) the match closest to it.
         Matching is per line, so a phrase broken across lines is found by its first word.
         """
-        self.finish()
+        if near is None:
+            # Matches are counted from the top, and lines are only ever added below: once a match after
+            # the wanted one is laid out, the wanted one is where the whole layout would have it.
+            while self._more is not None and find_in_lines(
+                self.plain, term, occurrence + 1
+            ) == find_in_lines(self.plain, term, occurrence):
+                self.grow()
+        else:
+            self.finish()
         return find_in_lines(self.plain, term, occurrence, near)
 
 
