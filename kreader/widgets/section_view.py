@@ -206,11 +206,24 @@ class SectionView(ScrollView, can_focus=True):
     def watch_max_width(self) -> None:
         self._relayout(keep_position=True)
 
+    def _lay_out_to(self, lines: int) -> None:
+        """A layout still growing gets at least ``lines`` lines now (a key scrolls further than it has)."""
+        if self.layout_ is not None and not self.layout_.complete:
+            self.layout_.reach(lines)
+            self._sync_size()
+
     def action_page_down(self) -> None:
         """A page down shows the next page in the very next frame: a reader would not miss the animation."""
         if not self.allow_vertical_scroll:
             raise SkipAction()
+        self._lay_out_to(round(self.scroll_y) + 2 * self.scrollable_content_region.height + 1)
         self.scroll_page_down(animate=False)
+
+    def action_scroll_end(self) -> None:
+        if self.layout_ is not None and not self.layout_.complete:
+            self.layout_.finish()
+            self._sync_size()
+        super().action_scroll_end()
 
     def action_page_up(self) -> None:
         if not self.allow_vertical_scroll:
