@@ -430,6 +430,12 @@ class Corpus:
     sections: Path
     """Folder with one article whose sections are about ``section_sizes`` bytes (in that order)."""
     section_sizes: tuple[int, ...]
+    big_library: Path
+    """A larger library (12 MB of 150 files in the full suite)."""
+    big_library_label: str
+    many_sections: Path
+    """Folder with one article of many short sections (900 KB of 700 in the full suite)."""
+    many_sections_label: str
 
 
 def label(size: int) -> str:
@@ -449,14 +455,45 @@ def sized_article(seed: int, size: int, lo: int, hi: int, *, front_matter: bool 
     return text
 
 
+def many_sections_article(seed: int, size: int, count: int) -> str:
+    """An article of about ``size`` bytes in exactly ``count`` ``##`` sections of varied length."""
+    rng = random.Random(seed)
+    shape = [rng.uniform(0.5, 1.5) for _ in range(count)]
+    scale = size / sum(shape)
+    text = ""
+    for _ in range(4):
+        text = article(seed, [max(200, round(s * scale)) for s in shape], title="Many sections")
+        actual = len(text.encode())
+        if abs(actual - size) <= size * 0.02:
+            break
+        scale *= size / actual
+    return text
+
+
+def _write_library(folder: Path, size: int, articles: int, seed: int, *, reuse: bool) -> None:
+    folder.mkdir(exist_ok=True)
+    per_article = size // articles
+    for n in range(articles):
+        path = folder / f"article-{n:03d}.md"
+        if reuse and path.exists():  # deterministic, and the folder is named by its size: reused
+            continue
+        text = sized_article(seed + n, per_article, 3 * KB, 12 * KB, front_matter=True)
+        path.write_text(text, encoding="utf-8")
+
+
 def build(
     root: Path,
     singles: Sequence[int],
     library_size: int,
     library_articles: int,
     section_sizes: Sequence[int],
+    big_library: tuple[int, int] = (12 * MB, 150),
+    many_sections: tuple[int, int] = (900 * KB, 700),
 ) -> Corpus:
-    """Write every document the benchmarks read under ``root``."""
+    """Write every document the benchmarks read under ``root``.
+
+    ``big_library`` is (bytes, files); ``many_sections`` is (bytes, sections). Both are kept in folders named
+    by their sizes, so a kept root (``--keep``) generates them once."""
     root.mkdir(parents=True, exist_ok=True)
     single: dict[str, Path] = {}
     for n, size in enumerate(singles):
@@ -468,18 +505,36 @@ def build(
         single[label(size)] = folder
 
     library = root / "library"
-    library.mkdir(exist_ok=True)
-    per_article = library_size // library_articles
-    for n in range(library_articles):
-        text = sized_article(1000 + n, per_article, 3 * KB, 12 * KB, front_matter=True)
-        (library / f"article-{n:03d}.md").write_text(text, encoding="utf-8")
+    _write_library(library, library_size, library_articles, 1000, reuse=False)
+
+    big_size, big_files = big_library
+    big = root / f"library-{label(big_size).replace(' ', '').lower()}-{big_files}"
+    _write_library(big, big_size, big_files, 5000, reuse=True)
+
+    many_size, many_count = many_sections
+    many = root / f"sections-{label(many_size).replace(' ', '').lower()}-{many_count}"
+    many.mkdir(exist_ok=True)
+    many_path = many / "article.md"
+    if not many_path.exists():
+        many_path.write_text(many_sections_article(700, many_size, many_count), encoding="utf-8")
 
     sections = root / "sections"
     sections.mkdir(exist_ok=True)
     (sections / "sections.md").write_text(
         article(77, section_sizes, title="Section sizes"), encoding="utf-8"
     )
-    return Corpus(root, single, library, label(library_size), sections, tuple(section_sizes))
+    return Corpus(
+        root,
+        single,
+        library,
+        label(library_size),
+        sections,
+        tuple(section_sizes),
+        big,
+        f"{label(big_size)}, {big_files} files",
+        many,
+        f"{label(many_size)}, {many_count} sections",
+    )
 
 
 def folder_bytes(folder: Path) -> int:

@@ -79,6 +79,26 @@ class FrameProbe:
 
         view.render_line = _render_line  # type: ignore[method-assign]
 
+    async def call(
+        self,
+        action: Callable[[], object],
+        want: Callable[[list[tuple[SectionLayout | None, int]]], bool],
+    ) -> float:
+        """Seconds from scheduling ``action`` on the app's loop (as a key's handler would run) to the end of
+        the first frame for which ``want`` holds."""
+        loop = asyncio.get_running_loop()
+        self._hit = loop.create_future()
+        self._want = want
+        cpu = time.process_time()
+        start = time.perf_counter()
+        self.app.call_next(action)
+        try:
+            end = await asyncio.wait_for(self._hit, KEY_TIMEOUT)
+        finally:
+            self._want = None
+        self.cpu.append(self._cpu_hit - cpu)
+        return end - start
+
     async def key(
         self, key: str, want: Callable[[list[tuple[SectionLayout | None, int]]], bool]
     ) -> float:
@@ -132,6 +152,50 @@ class SwitchResult:
     """... with the section's layout already cached."""
     cold_cpu: dict[str, list[float]]
     warm_cpu: dict[str, list[float]]
+    routes: dict[str, dict[str, list[float]]] = dataclasses.field(default_factory=dict)
+    """Route (contents, link, search result, bookmark) -> size label -> seconds per first visit."""
+    routes_cpu: dict[str, dict[str, list[float]]] = dataclasses.field(default_factory=dict)
+
+
+ROUTES = ("contents", "link", "search result", "bookmark")
+"""The other ways into a section: its contents entry (its top), a link to a subsection in its middle, a
+search result in its middle, a bookmark half-way down."""
+
+
+def _route(reader: Any, article: Any, section: Any, route: str) -> Callable[[], object]:
+    """What the reader's handler for ``route`` does once the key that chose it arrives."""
+    from kreader.store import Bookmark
+    from kreader.widgets.contents import Place
+
+    subs = section.subsections
+    middle = subs[len(subs) // 2] if subs else None
+    if route == "contents":
+
+        def go() -> None:
+            reader.remember()
+            reader.open_place(Place(article.id, section.id, ""))
+
+        return go
+    if route == "link":
+        href = f"#{middle.id if middle else section.id}"
+
+        def follow() -> None:
+            reader.remember()
+            reader.follow_link(href)
+
+        return follow
+    if route == "search result":
+        count = section.source.lower().count(" the ")
+        return lambda: reader.show_match(article.id, section.id, "the", count // 2, 0.0)
+    bookmark = Bookmark(0, article.id, section.id, "", 0.5, article.title, section.title, "", 0.0)
+    return lambda: reader.open_bookmark(bookmark)
+
+
+def sized_sections(article: Any, count: int) -> list[Any]:
+    """The sections of the sized-sections article in order, after its opening one: for a section kreader
+    cuts into parts (over `kreader.content.MAX_PART_CHARS`), its first part, the one a visit opens."""
+    whole = [section for section in article.sections if section.part <= 1]
+    return whole[len(whole) - count :]
 
 
 async def section_switch(
@@ -141,11 +205,13 @@ async def section_switch(
     library = load_library(folder)
     article = library.articles[0]
     sections = article.sections
-    offset = len(sections) - len(sizes)  # the opening section comes first
+    sized = sized_sections(article, len(sizes))
     cold: dict[str, list[float]] = {}
     warm: dict[str, list[float]] = {}
     cold_cpu: dict[str, list[float]] = {}
     warm_cpu: dict[str, list[float]] = {}
+    routes: dict[str, dict[str, list[float]]] = {}
+    routes_cpu: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="kbench-store-") as data:
         store = open_store(Path(data))
         app: Any = make_app(library, store, Settings())
@@ -158,8 +224,8 @@ async def section_switch(
             view = reader.query_one(SectionView)
             probe.watch(view)
             for n, size in enumerate(sizes):
-                target = sections[offset + n]
-                previous = sections[offset + n - 1]
+                target = sized[n]
+                previous = sections[sections.index(target) - 1]
 
                 def shows_target(
                     drawn: list[tuple[SectionLayout | None, int]], target: Any = target
@@ -191,14 +257,32 @@ async def section_switch(
                         into.setdefault(labels(size), []).append(took)
                         cpu.setdefault(labels(size), []).append(probe.cpu[-1])
                         await _settle(pilot)
+                for route in ROUTES:
+                    for _ in range(runs):
+                        if reader.section is not previous:
+                            reader.open(article, previous)
+                        await _settle(pilot)
+                        gc.collect()
+                        app.layouts.clear()
+                        timer = getattr(reader, "_prefetch_timer", None)
+                        if timer is not None:
+                            timer.stop()
+                        took = await probe.call(
+                            _route(reader, article, target, route), shows_target
+                        )
+                        routes.setdefault(route, {}).setdefault(labels(size), []).append(took)
+                        routes_cpu.setdefault(route, {}).setdefault(labels(size), []).append(
+                            probe.cpu[-1]
+                        )
+                        await _settle(pilot)
         store.close()
-    return SwitchResult(cold, warm, cold_cpu, warm_cpu)
+    return SwitchResult(cold, warm, cold_cpu, warm_cpu, routes, routes_cpu)
 
 
 @dataclass
 class PageResult:
     first_frame: list[float]
-    """Default animation: key to the first frame drawn at a new scroll position."""
+    """Textual's default animation level (as the reader runs): key to the frame showing the whole next page."""
     whole_page: list[float]
     """Animations off (``TEXTUAL_ANIMATIONS=none``): key to the frame showing the whole next page."""
     first_frame_cpu: list[float]
@@ -207,12 +291,13 @@ class PageResult:
 
 
 async def page_down(folder: Path, size_index: int, sizes: int, runs: int) -> PageResult:
-    """``pagedown`` in a long section, from near its top, with and without Textual's scroll animation.
+    """``pagedown`` in a long section, from near its top, at Textual's default animation level and with
+    animations off: key to the frame that shows the whole next page.
 
     ``size_index`` counts the sized sections (``sizes`` of them, after the article's opening section)."""
     library = load_library(folder)
     article = library.articles[0]
-    section = article.sections[len(article.sections) - sizes + size_index]
+    section = sized_sections(article, sizes)[size_index]
     first: list[float] = []
     whole: list[float] = []
     first_cpu: list[float] = []
@@ -238,24 +323,15 @@ async def page_down(folder: Path, size_index: int, sizes: int, runs: int) -> Pag
                 gc.collect()
                 start_y = round(view.scroll_y)
                 page = view.scrollable_content_region.height
-                if level == "full":
 
-                    def moved(
-                        drawn: list[tuple[SectionLayout | None, int]], start_y: int = start_y
-                    ) -> bool:
-                        return any(y != start_y for _, y in drawn)
+                def paged(
+                    drawn: list[tuple[SectionLayout | None, int]],
+                    start_y: int = start_y,
+                    page: int = page,
+                ) -> bool:
+                    return any(y >= start_y + page for _, y in drawn)
 
-                    into.append(await probe.key("pagedown", moved))
-                else:
-
-                    def paged(
-                        drawn: list[tuple[SectionLayout | None, int]],
-                        start_y: int = start_y,
-                        page: int = page,
-                    ) -> bool:
-                        return any(y >= start_y + page for _, y in drawn)
-
-                    into.append(await probe.key("pagedown", paged))
+                into.append(await probe.key("pagedown", paged))
                 cpu.append(probe.cpu[-1])
                 await _settle(pilot)
     return PageResult(first, whole, first_cpu, whole_cpu, lines)

@@ -42,6 +42,10 @@ class Plan:
     kiosk: tuple[int, int]
     serve_sessions: int
     """Browsers connecting to `kreader serve` at once (it is started with this many as its maximum)."""
+    big_library: tuple[int, int] = (12 * MB, 150)
+    """The large library: (bytes, files)."""
+    many_sections: tuple[int, int] = (900 * KB, 700)
+    """The article of many sections: (bytes, sections)."""
 
     @property
     def big(self) -> int:
@@ -76,6 +80,8 @@ QUICK = Plan(
     bookmarks=50,
     kiosk=(10, 200),
     serve_sessions=3,
+    big_library=(MB, 15),
+    many_sections=(90 * KB, 70),
 )
 
 
@@ -120,6 +126,8 @@ class Config:
     script: str
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
+    fresh_home: bool = False
+    """A new home (data and cache folders) for every run: the search index is built each time."""
 
 
 class Suite:
@@ -177,6 +185,8 @@ class Suite:
         plan = self.plan
         big = corpus.label(plan.big)
         lib = docs.library_label
+        biglib = docs.big_library_label
+        many = docs.many_sections_label
         configs: dict[str, Config] = {"floor": Config("floor.py")}
         if self.wants("start"):
             configs["widgets"] = Config("widgets.py")
@@ -193,6 +203,23 @@ class Suite:
                 "kreader_start.py",
                 ("--content", str(docs.single[big])),
                 (("BENCH_WAIT_INDEX", "1"),),
+            )
+            configs[f"kreader {big} visit all"] = Config(
+                "kreader_start.py",
+                ("--content", str(docs.single[big])),
+                (("BENCH_VISIT_ALL", "1"),),
+            )
+            configs[f"kreader {many}"] = Config(
+                "kreader_start.py", ("--content", str(docs.many_sections))
+            )
+            configs[f"kreader library {biglib}"] = Config(
+                "kreader_start.py", ("--content", str(docs.big_library))
+            )
+            configs[f"kreader library {biglib} settled"] = Config(
+                "kreader_start.py",
+                ("--content", str(docs.big_library)),
+                (("BENCH_WAIT_INDEX", "1"),),
+                fresh_home=True,
             )
             configs[f"kreader library {lib}"] = Config(
                 "kreader_start.py", ("--content", str(docs.library))
@@ -218,6 +245,8 @@ class Suite:
         for n in range(plan.runs + warm_up):
             for name, config in configs.items():
                 home = self.root / "homes" / name.replace(" ", "-").replace(",", "")
+                if config.fresh_home:
+                    home = home / f"run-{n}"
                 home.mkdir(parents=True, exist_ok=True)
                 run = procs.run_driver(config.script, list(config.args), home, dict(config.env))
                 if n >= warm_up:
@@ -323,6 +352,59 @@ class Suite:
                 1.5 if size == plan.big else None,
                 label,
             )
+        start(
+            f"kreader {many}",
+            f"kreader, {many} article: spawn to first frame",
+            1.5,
+        )
+        start(
+            f"kreader library {biglib}",
+            f"kreader, {biglib} library: spawn to first frame",
+            1.5,
+        )
+        for label, samples, note, limit in (
+            (
+                f"kreader, {big} article: peak memory, every section visited once",
+                rss(f"kreader {big} visit all"),
+                "VmHWM after opening each section in turn, one a tick (each laid out once)",
+                2.0,
+            ),
+            (
+                f"kreader, {biglib} library: peak memory, search index built",
+                rss(f"kreader library {biglib} settled"),
+                "VmHWM of a run that ends once the index is built, into an empty cache folder",
+                2.5,
+            ),
+        ):
+            value = median(samples)
+            ratio = value / self.floor_rss
+            self.add(
+                Figure(
+                    "start",
+                    label,
+                    value,
+                    "bytes",
+                    samples,
+                    ratio,
+                    target=f"<= {limit:g} x floor",
+                    met=ratio <= limit,
+                    note=note,
+                )
+            )
+        visits = results[f"kreader {big} visit all"]
+        self.timing(
+            "start",
+            f"kreader, {big} article: every section opened once, first frame to the last",
+            [r.marks["visited"] - r.paint for r in visits if "visited" in r.marks],
+            note="diagnostic: one section a timer tick; each laid out at the pane's width",
+        )
+        library_big = results[f"kreader library {biglib} settled"]
+        self.timing(
+            "start",
+            f"kreader, {biglib} library: search index built after the first frame (first start)",
+            [r.marks["index"] - r.paint for r in library_big if "index" in r.marks],
+            note="an empty cache folder every run: every file indexed, in a thread",
+        )
         for label, samples, note in (
             (
                 f"kreader, {big} article: peak memory at first frame",
@@ -435,11 +517,19 @@ class Suite:
             "warm": switch.warm,
             "cold_cpu": switch.cold_cpu,
             "warm_cpu": switch.warm_cpu,
+            "routes": switch.routes,
+            "routes_cpu": switch.routes_cpu,
         }
-        for kind, values, cpu in (
-            ("first visit (nothing laid out)", switch.cold, switch.cold_cpu),
-            ("layout cached (revisit, or n/p after idle prefetch)", switch.warm, switch.warm_cpu),
-        ):
+        kinds = [("first visit (nothing laid out), n", switch.cold, switch.cold_cpu)]
+        kinds += [
+            (f"first visit, {route}", switch.routes[route], switch.routes_cpu[route])
+            for route in inproc.ROUTES
+            if route in switch.routes
+        ]
+        kinds.append(
+            ("layout cached (revisit, or n/p after idle prefetch)", switch.warm, switch.warm_cpu)
+        )
+        for kind, values, cpu in kinds:
             for label, samples in values.items():
                 self.timing(
                     "keys",
@@ -463,19 +553,20 @@ class Suite:
         size = corpus.label(docs.section_sizes[biggest])
         self.timing(
             "keys",
-            f"page down in a {size} section ({page.lines} lines), whole page",
-            page.whole_page,
-            page.whole_page_cpu,
-            limit=0.016,
-            note="animations off (TEXTUAL_ANIMATIONS=none): the first frame shows the next page",
-        )
-        self.timing(
-            "keys",
-            f"page down in a {size} section, first animated frame",
+            f"page down in a {size} section ({page.lines} lines), key to the new page painted",
             page.first_frame,
             page.first_frame_cpu,
             limit=0.016,
-            note="Textual's default scroll animation: the first frame at a new position",
+            note="Textual's default animation level, as the reader runs: the frame that shows the "
+            "whole next page",
+        )
+        self.timing(
+            "keys",
+            f"page down in a {size} section, animations off",
+            page.whole_page,
+            page.whole_page_cpu,
+            limit=0.016,
+            note="diagnostic: TEXTUAL_ANIMATIONS=none",
         )
 
     def search(self, docs: corpus.Corpus) -> None:
@@ -721,6 +812,8 @@ def main(argv: list[str] | None = None) -> int:
             plan.library_size,
             plan.library_articles,
             plan.section_sizes,
+            plan.big_library,
+            plan.many_sections,
         )
         suite = Suite(plan, args, root)
         steps: list[tuple[str, Callable[[], None]]] = [
@@ -741,6 +834,10 @@ def main(argv: list[str] | None = None) -> int:
             },
             "library": corpus.folder_bytes(docs.library),
             "library_articles": plan.library_articles,
+            "big_library": corpus.folder_bytes(docs.big_library),
+            "big_library_articles": plan.big_library[1],
+            "many_sections": corpus.folder_bytes(docs.many_sections),
+            "many_sections_count": plan.many_sections[1],
             "sections": list(docs.section_sizes),
         }
     elapsed = time.monotonic() - started

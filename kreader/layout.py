@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import io
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import ClassVar
 
@@ -28,6 +29,9 @@ from kreader.search import find_in_lines
 
 LINK_META = "href"
 """Style meta key that carries a link's target on the segments of its text."""
+
+FIRST_LINES = 100
+"""Lines a section's layout starts with (`Layouts.start`): more than a screenful; the rest follows in slices."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,42 @@ class SectionLayout:
     """Subsection id -> first line; ``""`` is the section's top (line 0)."""
     plain: list[str]
     """Each line's text, for finding search matches."""
+    _more: Iterator[None] | None = field(default=None, repr=False, compare=False)
+    """Lays out the next subsection each step, while the layout is incomplete."""
+
+    @property
+    def complete(self) -> bool:
+        """Is every line laid out? (`Layouts.start` gives the first screenful, `grow` the rest.)"""
+        return self._more is None
+
+    def grow(self) -> bool:
+        """Lay out one more subsection; whether there is more to come."""
+        if self._more is None:
+            return False
+        try:
+            next(self._more)
+        except StopIteration:
+            self._more = None
+        self.__dict__.pop("chunks", None)
+        return self._more is not None
+
+    def finish(self) -> SectionLayout:
+        """Lay out everything that is left."""
+        while self.grow():
+            pass
+        return self
+
+    def reach(self, lines: int) -> None:
+        """Lay out until there are at least ``lines`` lines (or all of them)."""
+        while len(self.lines) < lines and self.grow():
+            pass
+
+    def _reach_anchor(self, anchor: str) -> None:
+        """Lay out until the chunk of ``anchor`` is complete: the next one has started, or all is laid out."""
+        while self._more is not None:
+            if anchor in self.anchors and next(reversed(self.anchors)) != anchor:
+                return
+            self.grow()
 
     @cached_property
     def chunks(self) -> list[tuple[str, int, int]]:
@@ -115,7 +155,15 @@ class SectionLayout:
         return "", 0.0
 
     def line_for(self, anchor: str, fraction: float) -> int:
-        """The line for a position made by `position_at`, at this width (unknown anchors: the top)."""
+        """The line for a position made by `position_at`, at this width (unknown anchors: the top).
+
+        An incomplete layout grows to hold the position and a screenful after it."""
+        self._reach_anchor(anchor)
+        line = self._line_for(anchor, fraction)
+        self.reach(line + FIRST_LINES)
+        return line
+
+    def _line_for(self, anchor: str, fraction: float) -> int:
         for name, start, end in self.chunks:
             if name == anchor:
                 return start + round(min(1.0, max(0.0, fraction)) * (end - start))
@@ -129,6 +177,15 @@ class SectionLayout:
         Takes the ``occurrence``-th match, or with ``near`` (a fraction of the text) the match closest to it.
         Matching is per line, so a phrase broken across lines is found by its first word.
         """
+        if near is None:
+            # Matches are counted from the top, and lines are only ever added below: once a match after
+            # the wanted one is laid out, the wanted one is where the whole layout would have it.
+            while self._more is not None and find_in_lines(
+                self.plain, term, occurrence + 1
+            ) == find_in_lines(self.plain, term, occurrence):
+                self.grow()
+        else:
+            self.finish()
         return find_in_lines(self.plain, term, occurrence, near)
 
 
@@ -217,12 +274,22 @@ class Layouts:
         self._cache.clear()
 
     def get(self, section: Section, width: int, palette: Palette) -> SectionLayout:
-        """The layout of ``section`` at ``width`` cells in ``palette``, from cache when possible."""
+        """The whole layout of ``section`` at ``width`` cells in ``palette``, from cache when possible."""
+        return self.start(section, width, palette).finish()
+
+    def start(
+        self, section: Section, width: int, palette: Palette, first_lines: int = FIRST_LINES
+    ) -> SectionLayout:
+        """The layout of ``section``, from cache when possible, with at least its first ``first_lines``
+        lines: the rest is laid out a subsection at a time by `SectionLayout.grow` (the section pane does
+        it in idle slices) or when a position further down is asked for."""
         width = max(10, width)
         key = (section, width, palette.name)
         layout = self._cache.get(key)
         if layout is None:
-            layout = self._layout(section, width, palette)
+            layout = SectionLayout(width, [], {"": 0}, [])
+            layout._more = self._steps(section, width, palette, layout)
+            layout.reach(first_lines)
             self._cache[key] = layout
             if len(self._cache) > self._capacity:
                 self._cache.popitem(last=False)
@@ -245,13 +312,14 @@ class Layouts:
             self._consoles[palette.name] = console
         return console
 
-    def _layout(self, section: Section, width: int, palette: Palette) -> SectionLayout:
+    def _steps(
+        self, section: Section, width: int, palette: Palette, layout: SectionLayout
+    ) -> Iterator[None]:
+        """Lay ``section`` out into ``layout``, one subsection a step (the title and the parse go first)."""
         console = self._console(palette)
         options = console.options.update_width(width)
         code_theme = "monokai" if palette.dark else "friendly"
-        lines: list[list[Segment]] = []
-        plain: list[str] = []
-        anchors: dict[str, int] = {"": 0}
+        lines, plain, anchors = layout.lines, layout.plain, layout.anchors
 
         def add(renderable: Text | SectionMarkdown) -> None:
             for segments in console.render_lines(renderable, options, pad=False, new_lines=False):
@@ -283,7 +351,8 @@ class Layouts:
                 anchors[name] = len(lines)
             if end > first:
                 add(SectionMarkdown(tokens[first:end], code_theme=code_theme))
+            if number + 1 < len(cuts):
+                yield
         while plain and not plain[-1].strip():
             lines.pop()
             plain.pop()
-        return SectionLayout(width, lines, anchors, plain)

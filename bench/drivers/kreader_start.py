@@ -5,7 +5,9 @@ section's text at the pane's real width.
 Headless comes from ``TEXTUAL_DRIVER`` (set by the benchmark), so the app is not touched. Environment switches:
 ``BENCH_WAIT_INDEX=1`` exits only once the search index is built (memory when settled);
 ``BENCH_NO_INDEX=1`` never builds the index (to show what building it costs the first paint);
-``BENCH_QUIT_DURING_INDEX=1`` quits as soon as the index build has started (how long quitting then takes).
+``BENCH_QUIT_DURING_INDEX=1`` quits as soon as the index build has started (how long quitting then takes);
+``BENCH_VISIT_ALL=1`` opens every section of the article in turn after the first frame, one a tick, then exits
+(peak memory with every section laid out once).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def no_index(self: Any) -> None:
 
 wait_index = os.environ.get("BENCH_WAIT_INDEX") == "1"
 quit_in_build = os.environ.get("BENCH_QUIT_DURING_INDEX") == "1"
+visit_all = os.environ.get("BENCH_VISIT_ALL") == "1"
 from kreader.app import KReaderApp  # noqa: E402
 
 if os.environ.get("BENCH_NO_INDEX") == "1":
@@ -82,6 +85,18 @@ def painted(screen: Screen[Any]) -> bool:
                 app.exit()
 
         app.set_interval(0.005, check)
+    elif visit_all:
+        reader: Any = screen
+        pending = list(reader.article.sections) if reader.article is not None else []
+
+        def visit_next() -> None:
+            if not pending:
+                _hook.mark("visited")
+                app.exit()
+                return
+            reader.open(reader.article, pending.pop(0), save=False)
+
+        app.set_interval(0.001, visit_next)
     elif quit_in_build:
 
         def quit_once_building() -> None:
@@ -95,7 +110,7 @@ def painted(screen: Screen[Any]) -> bool:
     return True
 
 
-_hook.exit_on_paint = not (wait_index or quit_in_build)
+_hook.exit_on_paint = not (wait_index or quit_in_build or visit_all)
 _hook.install(painted)
 
 from kreader.cli import main  # noqa: E402  (after the hooks, as the real script imports it)

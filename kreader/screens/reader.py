@@ -320,7 +320,7 @@ class ReaderScreen(Screen[None]):
         layouts, palette = self.layouts, self._palette
 
         def provide(width: int) -> SectionLayout:
-            return layouts.get(section, width, palette())
+            return layouts.start(section, width, palette())
 
         return provide
 

@@ -9,6 +9,7 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -122,7 +123,9 @@ class SectionView(ScrollView, can_focus=True):
             return
         self._jumping = True
         try:
-            self.scroll_to(y=self.layout_.line_for(anchor, fraction), animate=False, force=True)
+            line = self.layout_.line_for(anchor, fraction)
+            self._sync_size()
+            self.scroll_to(y=line, animate=False, force=True)
         finally:
             self._jumping = False
         # Near the end of a section the text cannot scroll far enough to bring the position to the top. Until
@@ -139,6 +142,8 @@ class SectionView(ScrollView, can_focus=True):
         if self.layout_ is None:
             return
         y = line - (self.scrollable_content_region.height // 3 if center else 0)
+        self.layout_.reach(max(0, y) + self.scrollable_content_region.height + 1)
+        self._sync_size()
         self._jumping = True
         try:
             self.scroll_to(y=max(0, y), animate=False, force=True)
@@ -177,6 +182,22 @@ class SectionView(ScrollView, can_focus=True):
         if position is not None:
             self.go_to(*position)
         self.refresh()
+        if not layout.complete:
+            self.call_after_refresh(self._grow, layout)
+
+    def _sync_size(self) -> None:
+        """The scrollable height follows a layout that is still growing."""
+        if self.layout_ is not None and self.virtual_size.height != len(self.layout_.lines):
+            self.virtual_size = Size(self.virtual_size.width, len(self.layout_.lines))
+
+    def _grow(self, layout: SectionLayout) -> None:
+        """Lay out the next subsection of the shown section, after the frame before it was painted."""
+        if self.layout_ is not layout or layout.complete:
+            return
+        layout.grow()
+        self._sync_size()
+        if not layout.complete:
+            self.call_after_refresh(self._grow, layout)
 
     def on_resize(self, event: events.Resize) -> None:
         if self.layout_ is None or self.layout_.width != self.text_width:
@@ -184,6 +205,30 @@ class SectionView(ScrollView, can_focus=True):
 
     def watch_max_width(self) -> None:
         self._relayout(keep_position=True)
+
+    def _lay_out_to(self, lines: int) -> None:
+        """A layout still growing gets at least ``lines`` lines now (a key scrolls further than it has)."""
+        if self.layout_ is not None and not self.layout_.complete:
+            self.layout_.reach(lines)
+            self._sync_size()
+
+    def action_page_down(self) -> None:
+        """A page down shows the next page in the very next frame: a reader would not miss the animation."""
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self._lay_out_to(round(self.scroll_y) + 2 * self.scrollable_content_region.height + 1)
+        self.scroll_page_down(animate=False)
+
+    def action_scroll_end(self) -> None:
+        if self.layout_ is not None and not self.layout_.complete:
+            self.layout_.finish()
+            self._sync_size()
+        super().action_scroll_end()
+
+    def action_page_up(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_page_up(animate=False)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
