@@ -42,7 +42,13 @@ def _rich_name(value: str | None, fallback: str) -> str:
     except Exception:
         color = Color.parse(fallback)
     name = color.rich_color.name
-    return name if name != "default" else fallback
+    if name != "default":
+        return name
+    # The ANSI themes' colours are "ansi_default" and the like: Rich knows them only by its own names.
+    try:
+        return Color.parse(fallback).rich_color.name
+    except Exception:
+        return "default"
 
 
 def palette_for(theme: Theme, variables: dict[str, str], *, monochrome: bool = False) -> Palette:
@@ -55,7 +61,7 @@ def palette_for(theme: Theme, variables: dict[str, str], *, monochrome: bool = F
     foreground = _rich_name(variables.get("foreground"), "#E0E0E0" if theme.dark else "#202020")
     background = variables.get("background") or ("#121212" if theme.dark else "#FFFFFF")
     try:
-        muted = Color.parse(foreground).blend(Color.parse(background), 0.45).hex
+        muted = _rich_name(Color.parse(foreground).blend(Color.parse(background), 0.45).hex, foreground)
     except Exception:
         muted = foreground
     if monochrome:

@@ -300,16 +300,7 @@ async def _decoded_contact(app: KioskApp, tmp_path: Path, size: tuple[int, int])
         return zbar_decode(rasterise_qr(app, tmp_path / f"qr-{app.theme}.pgm"))
 
 
-ANSI_CRASH = (
-    "the kiosk cannot start in the ansi themes yet: palette_for builds a Rich theme with the colour "
-    "'ansi_default', which Rich refuses (StyleSyntaxError), and the kiosk restarts; not a QR problem"
-)
-KIOSK_THEMES = [
-    pytest.param(theme, marks=pytest.mark.skip(reason=ANSI_CRASH))
-    if theme.startswith("ansi-")
-    else theme
-    for theme in THEMES
-]
+KIOSK_THEMES = list(THEMES)  # the ANSI themes too: they once stopped the kiosk (see test_themes.py)
 
 
 @pytest.mark.parametrize("theme", KIOSK_THEMES)

@@ -315,3 +315,16 @@ def test_no_color_headings_keep_their_contrast(theme: str) -> None:
     for colour in (palette.primary, palette.accent, palette.secondary):
         grey = Color.parse(colour).monochrome
         assert contrast_ratio(grey, background) >= 4.5, (theme, colour)
+
+
+@pytest.mark.parametrize("theme", ["ansi-dark", "ansi-light"])
+def test_the_ansi_themes_have_a_palette_rich_accepts(theme: str) -> None:
+    """Their colours are "ansi_default" and the like: the kiosk used to stop (StyleSyntaxError) in them."""
+    from textual.app import App
+
+    app = App()
+    app.theme = theme
+    palette = palette_for(app.current_theme, app.get_css_variables())
+    palette.rich_theme()  # raises on a colour Rich does not know
+    for colour in (palette.foreground, palette.primary, palette.accent, palette.surface):
+        assert "ansi_" not in colour
