@@ -742,9 +742,11 @@ def browser() -> Iterator[Any]:
 class Screen:
     """One browser page on the server, read through xterm.js's buffer."""
 
-    def __init__(self, browser: Any, url: str) -> None:
+    def __init__(self, browser: Any, url: str, *, touch: bool = False) -> None:
         self.url = url
-        self.context = browser.new_context(viewport={"width": 1200, "height": 760})
+        self.context = browser.new_context(
+            viewport={"width": 1200, "height": 760}, has_touch=touch, is_mobile=False
+        )
         self.external: list[str] = []
         self.popups: list[Any] = []
         self.context.route("**/*", self._route)  # nothing leaves the machine
@@ -779,6 +781,20 @@ class Screen:
         self.page.locator(".xterm-screen").click(position={"x": 600, "y": 300})
         for key in keys:
             self.page.keyboard.press(key)
+
+    def tap_text(self, needle: str) -> None:
+        """A finger's tap (touch emulation) on the middle of ``needle`` where the terminal shows it."""
+        lines = self.text().splitlines()
+        row = next(i for i, line in enumerate(lines) if needle in line)
+        column = lines[row].index(needle) + len(needle) // 2
+        box = self.page.locator(".xterm-screen").bounding_box()
+        cols, rows = self.page.evaluate(
+            "[window.__kreaderTerminal.cols, window.__kreaderTerminal.rows]"
+        )
+        self.page.touchscreen.tap(
+            box["x"] + (column + 0.5) * box["width"] / cols,
+            box["y"] + (row + 0.5) * box["height"] / rows,
+        )
 
     def click_text(self, needle: str) -> None:
         """Hover, then click the middle of ``needle`` where the terminal shows it."""
@@ -882,3 +898,27 @@ def test_browser_kiosk_cannot_be_left(browser: Any, tmp_path: Path, isolated_hom
         server.assert_nothing_left()
     data = isolated_home / "data"
     assert not data.exists() or not any(data.rglob("*")), "a kiosk session wrote to the data folder"
+
+
+def test_browser_kiosk_dialogs_close_with_a_tap(browser: Any, tmp_path: Path) -> None:
+    """A tablet has no escape key: a tap opens Contact and a tap on its Close button closes it."""
+    content = library_copy(tmp_path)
+    with serving(tmp_path, content, "--kiosk") as server:
+        screen = Screen(browser, server.url, touch=True)
+        try:
+            screen.wait_for("c Contact", "? Help")
+            screen.page.wait_for_timeout(1500)  # past the wake-up grace of the first touch
+            screen.tap_text("c Contact")  # the footer key
+            screen.page.wait_for_timeout(1000)
+            if "Contact the clinic" not in screen.text():
+                screen.tap_text("c Contact")  # the first tap may only have woken the kiosk
+            screen.wait_for("Contact the clinic", "Close")
+            screen.tap_text("Close")
+            deadline = time.monotonic() + 15
+            while "Contact the clinic" in screen.text() and time.monotonic() < deadline:
+                screen.page.wait_for_timeout(200)
+            assert "Contact the clinic" not in screen.text(), screen.text()
+            assert not screen.closed()
+        finally:
+            screen.context.close()
+        assert server.terminate() == 0
