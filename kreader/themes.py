@@ -61,7 +61,9 @@ def palette_for(theme: Theme, variables: dict[str, str], *, monochrome: bool = F
     foreground = _rich_name(variables.get("foreground"), "#E0E0E0" if theme.dark else "#202020")
     background = variables.get("background") or ("#121212" if theme.dark else "#FFFFFF")
     try:
-        muted = _rich_name(Color.parse(foreground).blend(Color.parse(background), 0.45).hex, foreground)
+        muted = _rich_name(
+            Color.parse(foreground).blend(Color.parse(background), 0.45).hex, foreground
+        )
     except Exception:
         muted = foreground
     if monochrome:

@@ -235,3 +235,29 @@ async def test_the_kiosk_disclaimer_ends_with_more_than_988(content_dir: Path, w
         last = max(i for i, row in enumerate(rows) if "988" in row)
         assert rows[last].endswith("988.")
         assert len(rows[last].split()) > 2, rows[last]
+
+
+@pytest.mark.parametrize("kiosk_mode", [True, False], ids=["kiosk", "reader"])
+async def test_a_portrait_tablet_puts_the_contents_above_the_text(
+    tmp_path: Path, kiosk_mode: bool
+) -> None:
+    """An upright tablet (70 columns, 60 rows): the text gets the whole width, the contents sit above it."""
+    from kreader.factory import make_app
+    from kreader.settings import Settings
+    from kreader.store import Store
+    from kreader.widgets.contents import ContentsTree
+
+    library = load_library(Path(__file__).resolve().parent.parent / "content")
+    app = make_app(library, Store.in_memory(), Settings(kiosk=kiosk_mode), kiosk=kiosk_mode)
+    async with app.run_test(size=(70, 60)) as pilot:
+        await pilot.pause()
+        reader = app.reader()
+        assert reader.has_class("-portrait")
+        contents = reader.query_one(ContentsTree)
+        text = reader.query_one(SectionView)
+        assert contents.region.bottom <= text.region.y  # above, not beside
+        assert text.region.width >= 60
+        await pilot.resize_terminal(160, 45)  # turned sideways: side by side again
+        await pilot.pause()
+        assert not reader.has_class("-portrait")
+        assert contents.region.right <= text.region.x

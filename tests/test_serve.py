@@ -918,6 +918,13 @@ def test_browser_kiosk_dialogs_close_with_a_tap(browser: Any, tmp_path: Path) ->
             while "Contact the clinic" in screen.text() and time.monotonic() < deadline:
                 screen.page.wait_for_timeout(200)
             assert "Contact the clinic" not in screen.text(), screen.text()
+            # The footer's page target reads a long section with a finger alone.
+            before = screen.text()
+            screen.tap_text("▼")
+            deadline = time.monotonic() + 15
+            while screen.text() == before and time.monotonic() < deadline:
+                screen.page.wait_for_timeout(200)
+            assert screen.text() != before, "a tap on the page-down target did not page"
             assert not screen.closed()
         finally:
             screen.context.close()

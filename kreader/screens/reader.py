@@ -107,6 +107,8 @@ SEARCH_ACTIONS = frozenset({"next_match", "previous_match", "end_search"})
 """Actions that act, and are listed in the footer, only while a search is active."""
 SEARCH_KEYS = frozenset({"N", "escape"})
 """Keys that mean something only while a search is active (the kiosk lets them through then)."""
+PORTRAIT_WIDTH = 100
+"""Narrower than this, and taller than wide on screen, the contents go above the text (a tablet upright)."""
 KIOSK_FULL_FOOTER = 120
 """Below this width the kiosk's footer shows its page targets as bare arrows and leaves Marks out (B still
 works): every other key, in English or Spanish, then fits in one row."""
@@ -903,6 +905,8 @@ class ReaderScreen(Screen[None]):
 
     def _check_size(self) -> None:
         width, height = self.app.size
+        # A cell is about twice as tall as it is wide: more rows than half the columns is a portrait screen.
+        self.set_class(width < PORTRAIT_WIDTH and 2 * height > width, "-portrait")
         if self.kiosk:
             self.query_one(KeysFooter).compact = width < KIOSK_ROOMY_FOOTER
             footer = self._footer_bindings()
