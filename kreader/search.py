@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from kreader.dbfile import use_wal
 from kreader.safetext import valid_text
 
 if TYPE_CHECKING:  # not imported at run time: `kreader search` answers from the cache without them
@@ -1218,15 +1219,9 @@ def _connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Conn
         if version > SCHEMA_VERSION:
             raise IndexUnavailable(f"made by a newer kreader (version {version})")
         if version != SCHEMA_VERSION or db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            for attempt in range(100):  # WAL needs the file to itself for a moment
-                try:
-                    db.execute("PRAGMA journal_mode = WAL").fetchone()
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or attempt == 99:
-                        raise
-                    time.sleep(0.02)
-        db.execute("PRAGMA synchronous = NORMAL")
+            use_wal(db)
+        else:
+            db.execute("PRAGMA synchronous = NORMAL")
         if version != SCHEMA_VERSION:
             db.execute("BEGIN IMMEDIATE")
             try:

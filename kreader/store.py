@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kreader.dbfile import use_wal
 from kreader.safetext import clean, valid_text
 
 DB_NAME = "bookmarks.sqlite3"
@@ -519,21 +520,7 @@ def _connect(target: Path | str) -> sqlite3.Connection:
 def _prepare(db: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
     """Set the connection up and bring the schema to the last of ``migrations``."""
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    # Turning WAL on needs the file to itself for a moment, which two kreaders creating it
-    # together both want, and the busy timeout does not cover that: retry briefly. (In memory
-    # there is no file: the journal stays "memory" and these two pragmas change nothing.)
-    for attempt in range(100):
-        try:
-            db.execute("PRAGMA journal_mode = WAL").fetchone()
-            break
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == 99:
-                raise
-            time.sleep(0.02)
-    # In WAL mode NORMAL never corrupts and loses no commit when a process dies; only a power
-    # cut can drop the last few. FULL would fsync every position save, which stutters on the
-    # SD cards kiosks run from.
-    db.execute("PRAGMA synchronous = NORMAL")
+    use_wal(db)
     # Also proves the file writable: BEGIN IMMEDIATE fails at once on a read-only one.
     db.execute("BEGIN IMMEDIATE")
     try:
