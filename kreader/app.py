@@ -208,7 +208,8 @@ class KReaderApp(App[None]):
         """Open the search index in a daemon thread, so neither the first paint nor quitting waits for it.
 
         With nothing changed since the last start, opening the cache file takes milliseconds; a new or
-        edited file is indexed there first. A Textual worker thread would hold the process open at exit
+        edited file is indexed there first, by helper processes when there is a lot of it (this
+        process keeps its core for the reader, and its memory stays what it was). A Textual worker thread would hold the process open at exit
         until the build ends; a daemon thread is simply dropped (SQLite rolls back what it left undone).
         """
         library = self.shown_library
@@ -219,7 +220,11 @@ class KReaderApp(App[None]):
 
         def build() -> None:
             try:
-                index = SearchIndex.open(library) if cached else SearchIndex.build(library)
+                index = (
+                    SearchIndex.open(library, helpers_take_all=True)
+                    if cached
+                    else SearchIndex.build(library)
+                )
             except Exception as exc:  # a fault in the cache must not leave search waiting for ever
                 index = SearchIndex.build(library)
                 index.messages.append(
@@ -237,6 +242,8 @@ class KReaderApp(App[None]):
         self.search_index = None
 
     def on_index_ready(self, message: IndexReady) -> None:
+        if not self.is_running:
+            return  # a build that ended while the app closes its screens: there is no screen to tell
         language = self._index_languages.pop(message.generation, None)
         if language is None:
             return  # overtaken by a newer library

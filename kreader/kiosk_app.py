@@ -297,8 +297,8 @@ class KioskApp(KReaderApp, inherit_bindings=False):
 
     def tick(self) -> None:
         """Once a second: go idle, rotate the attract loop, draw the countdown."""
-        if not self.library.articles:
-            return
+        if not self.library.articles or not self.is_running:
+            return  # nothing to show, or the app is closing its screens (a tick then found no widgets)
         if not self.policy.in_attract and self.policy.is_idle():
             self.idle_reset()
             self.policy.enter_attract()
@@ -359,6 +359,8 @@ class KioskApp(KReaderApp, inherit_bindings=False):
 
     def check_content(self) -> None:
         """Pick up edits to the content folder; a broken edit keeps the last good content on screen."""
+        if not self.is_running:
+            return
         try:
             signature = self._content_signature()
         except LibraryError as exc:

@@ -29,7 +29,7 @@ from kreader.app import KReaderApp
 from kreader.cli import main
 from kreader.content import load_library
 from kreader.factory import make_app
-from kreader.kiosk_app import KioskApp
+from kreader.kiosk_app import KioskApp, kiosk_log_path
 from kreader.safetext import REPLACEMENT, clean, clean_line, plain, plain_line
 from kreader.screens.reader import ReaderScreen
 from kreader.settings import Settings
@@ -313,7 +313,8 @@ async def _kiosk_scenario(tmp: Path, name: str, title: str, h2: str, contact: st
         assert still_running(app) and app.errors_logged == 0 and app.theme == theme
         assert isinstance(app.screen, ReaderScreen)
         assert_drawn_clean(app)
-    assert app.return_code is None
+    log = kiosk_log_path()
+    assert app.return_code is None, log.read_text() if log.exists() else "no kiosk log"
 
 
 # --- the command line -----------------------------------------------------------------------------

@@ -307,7 +307,7 @@ class ReaderScreen(Screen[None]):
     def _prefetch_neighbours(self) -> None:
         """Lay out the next and previous sections while the reader reads, so ``n`` and ``p`` are instant."""
         self._prefetch_timer = None
-        if self.article is None or self.section is None:
+        if self.article is None or self.section is None or not self.app.is_running:
             return
         view = self.query_one(SectionView)
         if view.layout_ is None:
