@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from markdown_it.token import Token
 
@@ -207,6 +207,9 @@ class Article:
         self.title = title
         self.flattened = flattened
         """File lines (1-based) whose lists or quotes nest too deeply and are shown at a capped depth."""
+
+    from_file_alone: ClassVar[bool] = True
+    """Reading its file alone gives this article (an edition's section ids come from its source)."""
 
     def __repr__(self) -> str:
         return f"Article({self.id!r}, title={self.title!r})"

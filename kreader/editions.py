@@ -40,6 +40,8 @@ assert OPENING_TITLE_MESSAGE == OPENING_TITLE
 class Edition(Article):
     """An article in another language: its own text and titles, its source's id and section ids."""
 
+    from_file_alone = False
+
     def __init__(self, source: Article, translated: Article, language: str) -> None:
         meta = translated.meta
         if meta.order is None and source.meta.order is not None:

@@ -21,15 +21,24 @@ kreader) gives an index in memory and one line in ``messages``. `SearchIndex.bui
 memory only (the kiosk: nothing is written). Several processes may share one cache file (WAL,
 busy timeout, every update inside ``BEGIN IMMEDIATE``).
 
+Making the text to index is Python, one core at a time: a large first build is shared with helper
+processes (`kreader.indexer`, see `_Helpers`), each writing its files' rows into the same cache file.
+The reader hands them the whole of it, so its own process stays free for the person reading and its
+memory stays flat; ``kreader search`` makes part itself. Ties in ranking fall in reading order, so
+the answers are the same whoever wrote which rows.
+
 This module never imports Textual.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import unicodedata
@@ -65,6 +74,19 @@ SCHEMA_VERSION = 1
 """``PRAGMA user_version`` of a cache file this kreader writes; an older file is rebuilt."""
 BUSY_TIMEOUT_MS = 5000
 """How long an update waits for another kreader process to finish its own."""
+HELPER_MIN_CHARS = 2_000_000
+"""Changed text (characters) from which a helper process indexes part of it on another core: below
+that, starting one (about 60 ms) gains less than it costs."""
+HELPER_SHARE = 0.45
+"""The part of the changed text the helper takes (a little under half: it starts later)."""
+READER_HELPER_MIN_CHARS = 200_000
+"""Changed text from which the reader hands its index build to helper processes."""
+MOST_HELPERS = 4
+"""Helper processes at most, however many cores."""
+HASH_BYTES = 8 * 1024 * 1024
+"""FTS5's buffer of terms before it writes a segment, in a helper (its default is 1 MiB)."""
+HELPER_TIMEOUT = 120.0
+"""Seconds the reader waits for a helper before doing its part itself."""
 WEIGHTS = (1.0, 10.0, 1.0, 0.0)
 """``bm25`` weights of the columns context, heading, body, kind."""
 
@@ -561,9 +583,14 @@ def _content_hash(article: Article) -> str:
 
     digest = hashlib.blake2b(digest_size=16)
     for part in (article.id, article.title, article.body):
-        digest.update(part.encode("utf-8", "surrogatepass"))
+        # A slice at a time: encoding a megabyte article whole would add a megabyte to the peak.
+        for start in range(0, len(part), _HASH_SLICE):
+            digest.update(part[start : start + _HASH_SLICE].encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
     return digest.hexdigest()
+
+
+_HASH_SLICE = 32_768
 
 
 STAT_TRUST_NS = 10 * 1_000_000_000
@@ -593,16 +620,20 @@ def _stat(path: Path, now_ns: int) -> tuple[int, int]:
 
 def _files_of(library: Library) -> list[_File]:
     now = time.time_ns()
-    return [
-        _File(
-            valid_text(article.path.name),
-            article,
-            n,
-            *_stat(article.path, now),
-            _content_hash(article),
-        )
-        for n, article in enumerate(library.articles)
-    ]
+    return [file_entry(article, n, now) for n, article in enumerate(library.articles)]
+
+
+def file_entry(article: Article, position: int, now_ns: int | None = None) -> _File:
+    """What the cache records of an article's file: name, place in reading order, size and time,
+    and the hash of what decides its rows."""
+    now = time.time_ns() if now_ns is None else now_ns
+    return _File(
+        valid_text(article.path.name),
+        article,
+        position,
+        *_stat(article.path, now),
+        _content_hash(article),
+    )
 
 
 def _markdown_files(root: Path) -> dict[str, str]:
@@ -698,6 +729,120 @@ def _remove_cache(path: Path, identity: tuple[int, int] | None = None) -> None:
             os.unlink(f"{path}{suffix}")
 
 
+def _cores() -> int:
+    return (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    ) or 1
+
+
+def default_helper_command() -> list[str] | None:
+    """``python -m kreader.indexer`` with this interpreter (``None`` without one)."""
+    return [sys.executable, "-m", "kreader.indexer"] if sys.executable else None
+
+
+class _Helpers:
+    """Helper processes indexing some of the changed files into the same cache file, each on a
+    core of its own (see `kreader.indexer`)."""
+
+    def __init__(self, processes: list[subprocess.Popen[bytes]], names: frozenset[str]) -> None:
+        self.processes = processes
+        self.names = names
+        """The files they were given."""
+
+    @classmethod
+    def start(
+        cls,
+        path: Path | None,
+        changed: Sequence[_File],
+        command: Sequence[str] | None,
+        *,
+        everything: bool = False,
+    ) -> _Helpers | None:
+        """Start helpers on the changed files, if it is worth it; ``None`` when not, or when none
+        could be started.
+
+        By default (``kreader search``) one helper takes the last `HELPER_SHARE` of the text while
+        the caller makes the rest, on a machine of two cores or more. With ``everything`` (the
+        reader) helpers, one per core up to `MOST_HELPERS`, take it all: the reader's process keeps
+        its core for the person reading and its memory stays what it was.
+        """
+        if path is None or not command:
+            return None
+        # An edition's sections take their ids from the source's: only a file read alone is given.
+        alone = [f for f in changed if f.article.from_file_alone]
+        total = sum(len(f.article.body) for f in alone)
+        cores = _cores()
+        if everything:
+            if total < READER_HELPER_MIN_CHARS:
+                return None
+            count = max(1, min(cores, MOST_HELPERS, len(alone)))
+            wanted = total
+        else:
+            if total < HELPER_MIN_CHARS or cores < 2:
+                return None
+            count = 1
+            wanted = int(total * HELPER_SHARE)
+        groups: list[list[_File]] = [[] for _ in range(count)]
+        taken = 0
+        for file in reversed(alone):
+            if taken >= wanted:
+                break
+            groups[min(count - 1, taken * count // max(wanted, 1))].append(file)
+            taken += len(file.article.body)
+        environment = dict(os.environ)
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            filter(None, (package_parent, environment.get("PYTHONPATH")))
+        )
+        processes: list[subprocess.Popen[bytes]] = []
+        names: set[str] = set()
+        for group in groups:
+            if group and (process := cls._spawn(path, group, command, environment)) is not None:
+                processes.append(process)
+                names.update(f.name for f in group)
+        return cls(processes, frozenset(names)) if processes else None
+
+    @staticmethod
+    def _spawn(
+        path: Path, files: Sequence[_File], command: Sequence[str], environment: dict[str, str]
+    ) -> subprocess.Popen[bytes] | None:
+        request = {
+            "cache": str(path),
+            "root": str(files[0].article.path.parent),
+            "files": [[str(f.article.path), f.article.id, f.position, f.hash] for f in files],
+        }
+        try:
+            process = subprocess.Popen(
+                list(command),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=environment,
+                close_fds=True,
+            )
+        except OSError:
+            return None
+        try:
+            assert process.stdin is not None
+            process.stdin.write(json.dumps(request).encode("utf-8", "surrogatepass"))
+            process.stdin.close()
+        except OSError:
+            process.kill()
+            process.wait()
+            return None
+        return process
+
+    def finish(self) -> None:
+        """Wait for every helper (killing those still at work after `HELPER_TIMEOUT`)."""
+        deadline = time.monotonic() + HELPER_TIMEOUT
+        for process in self.processes:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 class SearchIndex:
     """The search index of one library, over one SQLite connection.
 
@@ -725,6 +870,10 @@ class SearchIndex:
         self._texts: OrderedDict[tuple[str, str], _Text] = OrderedDict()
         self.stats: dict[str, float] = {}
         """How the last `open` went: files re-indexed, removed and kept, and seconds spent."""
+        self.helper_command: Sequence[str] | None = None
+        """The command of a helper process for large builds (`kreader.indexer`); ``None``: none."""
+        self.helpers_take_all = False
+        """Whether helpers take a large build whole (the reader) or share it with this process."""
 
     # -- making one ----------------------------------------------------------------------------
 
@@ -745,6 +894,8 @@ class SearchIndex:
         cache_dir: Path | None = None,
         *,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        helper_command: Sequence[str] | None = (),
+        helpers_take_all: bool = False,
     ) -> SearchIndex:
         """The index of ``library`` in its cache file, re-indexing only the files whose content
         changed and dropping those that are gone.
@@ -753,24 +904,41 @@ class SearchIndex:
         one line in ``messages``, so the next start finds a good one. A cache that cannot be used
         (from a newer kreader, unwritable, or locked by another process for longer than
         ``busy_timeout_ms``) gives an index in memory, with one line in ``messages``.
+
+        ``helper_command`` runs a helper process that indexes part of a large build on another
+        core (`kreader.indexer`): ``()`` for the default, ``None`` for no helper. With
+        ``helpers_take_all`` (the reader) helpers make the whole of a large build, so that this
+        process keeps its core for the person reading (see `_Helpers.start`).
         """
         path = cache_path(library.root, cache_dir)
+        if helper_command == ():
+            helper_command = default_helper_command()
         try:
-            return cls._open_file(library, path, busy_timeout_ms)
+            return cls._open_file(
+                library, path, busy_timeout_ms, (helper_command, helpers_take_all)
+            )
         except _Damaged as exc:
             damage = exc
         except (sqlite3.Error, OSError, IndexUnavailable) as exc:
             return cls._in_memory_after(library, path, exc)
         try:
             _remove_cache(path, damage.identity)
-            index = cls._open_file(library, path, busy_timeout_ms)
+            index = cls._open_file(
+                library, path, busy_timeout_ms, (helper_command, helpers_take_all)
+            )
         except (sqlite3.Error, OSError, IndexUnavailable) as exc:
             return cls._in_memory_after(library, path, exc)
         index.messages.append(f"Search index cache {path} was damaged ({damage}); made it again.")
         return index
 
     @classmethod
-    def _open_file(cls, library: Library, path: Path, busy_timeout_ms: int) -> SearchIndex:
+    def _open_file(
+        cls,
+        library: Library,
+        path: Path,
+        busy_timeout_ms: int,
+        helpers: tuple[Sequence[str] | None, bool] = (None, False),
+    ) -> SearchIndex:
         """The index in the cache file at ``path``, brought up to date; raises `_Damaged` for a file
         that should be made again, `IndexUnavailable`, `sqlite3.Error` or `OSError` otherwise."""
         identity = _identity(path)
@@ -781,6 +949,7 @@ class SearchIndex:
                 raise _Damaged(_reason(exc), identity) from exc
             raise
         index = cls(db, _articles_of(library), path, [])
+        index.helper_command, index.helpers_take_all = helpers
         try:
             index._sync(_files_of(library))
         except BaseException as exc:
@@ -842,7 +1011,10 @@ class SearchIndex:
     def _sync(self, files: Sequence[_File]) -> None:
         """Bring the rows in line with ``files``: changed files re-indexed, others kept, missing
         ones dropped. The text of changed files is made before the write lock is taken, and the
-        files table read again under it, so another process's update is neither lost nor redone."""
+        files table read again under it, so another process's update is neither lost nor redone.
+
+        With a lot of changed text and a second core, a helper process (`kreader.indexer`) makes
+        and writes the rows of part of the files meanwhile; what it did not do is done here."""
         started = time.perf_counter()
         db = self._db
         with self._lock:
@@ -853,7 +1025,6 @@ class SearchIndex:
                 )
             }
         changed = [f for f in files if stored.get(f.name) != (f.article.id, f.hash)]
-        rows = {f.name: _rows_of(f) for f in changed}
         names = {f.name for f in files}
         if not changed and stored.keys() <= names:
             with self._lock:
@@ -864,9 +1035,40 @@ class SearchIndex:
                     "reindexed": 0,
                     "removed": 0,
                     "kept": len(files),
+                    "helped": 0,
                     "seconds": time.perf_counter() - started,
                 }
                 return
+        helpers = _Helpers.start(
+            self.path, changed, self.helper_command, everything=self.helpers_take_all
+        )
+        given = helpers.names if helpers is not None else frozenset()
+        rows = {f.name: _rows_of(f) for f in changed if f.name not in given}
+        if helpers is not None:
+            helpers.finish()
+        redone, gone, helped = self._write(files, rows, drop_missing=True, given=given)
+        self.stats = {
+            "reindexed": redone + helped,
+            "removed": gone,
+            "kept": len(files) - redone - helped,
+            "helped": helped,
+            "seconds": time.perf_counter() - started,
+        }
+
+    def _write(
+        self,
+        files: Sequence[_File],
+        rows: dict[str, list[_Row]],
+        *,
+        drop_missing: bool,
+        given: frozenset[str] = frozenset(),
+    ) -> tuple[int, int, int]:
+        """Write the rows of ``files`` that the cache does not hold as they are, under the write
+        lock (``rows`` made beforehand; any missing are made here); with ``drop_missing``, drop the
+        files that are not in ``files``. Returns (files indexed here, files dropped, files of
+        ``given`` that another process had indexed)."""
+        db = self._db
+        names = {f.name for f in files}
         with self._lock:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -876,13 +1078,14 @@ class SearchIndex:
                         "SELECT name, article_id, hash, position, size, mtime_ns FROM files"
                     )
                 }
-                gone = [name for name in current if name not in names]
+                gone = [name for name in current if name not in names] if drop_missing else []
                 for name in gone:
                     self._drop(name)
-                redone = 0
+                redone = helped = 0
                 for file in files:
                     known = current.get(file.name)
                     if known is not None and known[:2] == (file.article.id, file.hash):
+                        helped += file.name in given
                         if known[2:] != (file.position, file.size, file.mtime_ns):
                             db.execute(
                                 "UPDATE files SET position = ?, size = ?, mtime_ns = ?"
@@ -899,12 +1102,41 @@ class SearchIndex:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
-        self.stats = {
-            "reindexed": redone,
-            "removed": len(gone),
-            "kept": len(files) - redone,
-            "seconds": time.perf_counter() - started,
-        }
+        return redone, len(gone), helped
+
+    @classmethod
+    def write_files(
+        cls, path: Path, files: Sequence[_File], keep_going: Callable[[], bool] = lambda: True
+    ) -> None:
+        """Index ``files`` into the cache file at ``path``, leaving its other files alone (the
+        helper process's part of a build; see `kreader.indexer`). Stops early, writing nothing,
+        once ``keep_going`` says so."""
+        db = _connect(path)
+        try:
+            index = cls(db, {}, path, [])
+            with index._lock:
+                stored = {
+                    name: (article_id, hash_)
+                    for name, article_id, hash_ in db.execute(
+                        "SELECT name, article_id, hash FROM files"
+                    )
+                }
+            rows: dict[str, list[_Row]] = {}
+            for file in files:
+                if stored.get(file.name) == (file.article.id, file.hash):
+                    continue
+                if not keep_going():
+                    return
+                rows[file.name] = _rows_of(file)
+            wanted = [f for f in files if f.name in rows]
+            if wanted:
+                # Fewer, larger segments: a quarter less time writing megabytes, in a process that
+                # ends right after (FTS5 keeps the setting; a reader's small updates never reach it).
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("INSERT INTO fts (fts, rank) VALUES ('hashsize', ?)", (HASH_BYTES,))
+                index._write(wanted, rows, drop_missing=False)
+        finally:
+            db.close()
 
     def _drop(self, name: str) -> None:
         db = self._db
@@ -1010,10 +1242,13 @@ class SearchIndex:
         ranked = self._db.execute(
             "WITH head AS (SELECT rowid FROM fts WHERE fts MATCH :head),"
             " exact AS (SELECT rowid FROM fts WHERE fts MATCH :exact)"
-            f" SELECT rowid, bm25(fts, {weights}) AS rank,"
-            " rowid IN head AS in_head, rowid IN exact AS whole"
-            " FROM fts WHERE fts MATCH :full"
-            " ORDER BY in_head DESC, whole DESC, rank, rowid LIMIT :limit",
+            f" SELECT fts.rowid, bm25(fts, {weights}) AS rank,"
+            " fts.rowid IN head AS in_head, fts.rowid IN exact AS whole"
+            " FROM fts JOIN chunks c ON c.id = fts.rowid JOIN files l ON l.name = c.file"
+            " WHERE fts MATCH :full"
+            # Ties in reading order, the same however the rows were written (see `_Helpers`).
+            " ORDER BY in_head DESC, whole DESC, rank, l.position, c.section_no, c.chunk_no"
+            " LIMIT :limit",
             {
                 "head": match.head,
                 "exact": match.exact,

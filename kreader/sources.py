@@ -56,8 +56,10 @@ def read_regular(path: Path, limit: int) -> bytes:
             raise SourceError(f"not a regular file ({_kind(info.st_mode)})")
         chunks: list[bytes] = []
         total = 0
+        # The size stat gave, plus one byte to see it grew, in one read: the file is never held twice.
+        want = min(info.st_size + 1, limit + 1)
         while total <= limit:
-            chunk = os.read(descriptor, min(1 << 20, limit + 1 - total))
+            chunk = os.read(descriptor, min(max(want - total, 1 << 16), limit + 1 - total))
             if not chunk:
                 break
             chunks.append(chunk)
