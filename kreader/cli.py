@@ -188,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.path = "-"  # `curl … | kreader` on a terminal reads what is piped in, as less does
     if args.path is not None and args.content is not None:
         parser.error("give a file or folder to read, or --content, not both")
+    del parser  # every subcommand's options and help: not worth keeping while the reader runs
     try:
         from kreader.commands.context import Context
 

@@ -134,12 +134,13 @@ class Subsection:
 
 @dataclass(frozen=True)
 class Section:
-    """One ``## `` section of an article, holding its own Markdown source."""
+    """One ``## `` section of an article, and its Markdown source (see `source`)."""
 
     id: str
     title: str
-    source: str
-    """Markdown of the section body, without its ``## `` heading."""
+    raw: str = field(repr=False)
+    """The section's source, or, with `span`, the article's whole text, shared by all its sections: a
+    megabyte article is then held once, not once more in copies cut out for its sections."""
     line: int
     """1-based line in the file where the section starts (for messages)."""
     subsections: tuple[Subsection, ...] = ()
@@ -150,6 +151,17 @@ class Section:
     """Level of the headings the article is split at (``#`` in a file of several ``#`` headings)."""
     aliases: tuple[tuple[str, str], ...] = ()
     """Other link targets in the section, (id, subsection id or "" for the top): ``<a id>``/``<a name>``."""
+    span: tuple[int, int] | None = None
+    """Where `source` is in `raw`; ``None`` when `raw` is the source itself."""
+
+    @property
+    def source(self) -> str:
+        """Markdown of the section body, without its ``## `` heading (a copy cut out of `raw`: read it
+        once where it is used)."""
+        if self.span is None:
+            return self.raw
+        start, end = self.span
+        return self.raw[start:end]
 
 
 @dataclass(frozen=True)
@@ -428,6 +440,8 @@ def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
     definitions a section uses from elsewhere in the file are appended to its source.
     """
     lines = body.splitlines(keepends=True)
+    # Where each line starts in `body`: a section's source is cut out of it only when it is read.
+    offsets = [0, *itertools.accumulate(map(len, lines))]
     headings = scan_headings(body)
     if headings is None:
         headings = parsed_headings(body)
@@ -459,6 +473,7 @@ def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
     targets = sorted(
         (_anchor_line(lines, line, starts), name.lower()) for line, name in _html_anchors(body)
     )
+    blanked = range(title[0], title[1]) if title is not None else range(0)
     sections: list[Section] = []
     below = [h for h in headings if h[2] > level]  # in document order, like the spans
     next_sub = 0
@@ -488,10 +503,18 @@ def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
             for target, name in targets[first : bisect_left(targets, (end, ""))]:
                 at = bisect_right(sub_starts, target) - 1
                 aliases.append((name, subs[at].id if at >= 0 else ""))
+        # The lines' text with blank lines dropped at both ends, and one newline to end it.
+        begin, stop = offsets[body_start + lead], offsets[end]
+        while stop > begin and body[stop - 1] == "\n":
+            stop -= 1
+        shared = body[stop : stop + 1] == "\n" and not (  # the newline that ends the source
+            blanked and body_start < blanked.stop and blanked.start < end  # a title line blanked
+        )
         section = Section(
             id=ids[heading[0]] if heading else opening_id,
             title=(heading[3] if heading else "") or OPENING_TITLE,
-            source="".join(chunk).strip("\n") + "\n",
+            raw=body if shared else "".join(chunk).strip("\n") + "\n",
+            span=(begin, stop + 1) if shared else None,
             line=body_line + start,
             subsections=tuple(subs),
             level=level,
@@ -549,7 +572,7 @@ def _add_definitions(sections: list[Section], found: list[Definition]) -> tuple[
             text = "\n".join(d.text for d in more if d.footnote)
         if needed:
             needed.sort(key=lambda d: d.line)
-            section = replace(section, source=with_definitions(source, needed))
+            section = replace(section, raw=with_definitions(source, needed), span=None)
         out.append(section)
     return tuple(out)
 
@@ -617,7 +640,7 @@ def _cut_into_parts(section: Section, first_line: int, taken: set[str]) -> list[
             Section(
                 id=section.id if number == 1 else unique_id(slugify(title), taken),
                 title=title,
-                source=source,
+                raw=source,
                 line=section.line if number == 1 else first_line + group[0][1],
                 subsections=tuple(part_subs),
                 part=number,

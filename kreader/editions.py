@@ -137,7 +137,8 @@ def shared_ids(
             Section(
                 id=section_id,
                 title=title,
-                source=section.source,
+                raw=section.raw,
+                span=section.span,
                 line=section.line,
                 subsections=tuple(subs),
                 part=section.part,

@@ -18,6 +18,7 @@ from kreader.content import (
     parse_article,
     read_article,
     slugify,
+    split_sections,
 )
 from kreader.safetext import clean as clean_text
 
@@ -227,3 +228,33 @@ def test_textual_free_modules_do_not_import_textual() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_sections_share_their_articles_text_instead_of_copying_it(content_dir: Path) -> None:
+    """A megabyte article is held once: each section cuts its source out of the article's text when it
+    is read (the opening section, which holds the blanked title line, keeps a copy of its own)."""
+    article = load_library(content_dir).articles[0]
+    shared = [section for section in article.sections if section.span is not None]
+    assert len(shared) == len(article.sections) - 1
+    for section in shared:
+        assert section.raw is article.body
+        start, end = section.span or (0, 0)
+        assert section.source == article.body[start:end]
+        assert section.source.endswith("\n") and not section.source.startswith("\n")
+    assert "raw=" not in repr(article.sections[1])  # a repr never prints the whole article
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# Title\n\nOpening.\n\n## One\n\nText of one.\n\n\n## Two\n\nLast line without a newline",
+        "Intro\n# Title in the middle\nmore\n## A\r\nwindows line\r\n## B\n\u2028odd break\n",
+        "## A\n\n\n\n## B\n\n[ref]\n\n[ref]: https://example.org\n",
+    ],
+)
+def test_a_shared_source_reads_as_the_lines_between_its_headings(text: str) -> None:
+    for section in split_sections(text):
+        source = section.source  # "\n" for a section with nothing under its heading
+        assert source.endswith("\n") and (source == "\n" or not source.startswith("\n"))
+        assert not source.endswith("\n\n")
+        assert source.rstrip("\n") in text or section.span is None
