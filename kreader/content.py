@@ -309,6 +309,11 @@ _SCAN_RE = re.compile(
     """,
     re.MULTILINE | re.VERBOSE,
 )
+_RAW_HTML_RE = re.compile(
+    r"[ ]{0,3}<(script|pre|style|textarea)(?:[ \t>]|$)", re.IGNORECASE | re.MULTILINE
+)
+_RAW_HTML_END_RE = re.compile(r"</(?:script|pre|style|textarea)>", re.IGNORECASE)
+_BLANK_LINE_RE = re.compile(r"\n[ \t]*(?=\n|\Z)")
 _SCAN_UNSAFE_RE = re.compile("[\r\x00\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 """Characters markdown-it and `str.splitlines` count lines by differently: left to the full parse."""
 _MD_SPACE = " \t"
@@ -323,8 +328,9 @@ def scan_headings(body: str) -> list[Heading] | None:
     it is inside a top-level fenced code block or HTML block: it cannot continue a paragraph lazily, so it
     closes any list or quote, and it is not indented enough for code. This scan therefore tracks column-0
     fences and gives up (returns None, for `parsed_headings`) on anything it does not follow exactly: fences
-    or headings indented 1-3 spaces (they may belong to a list item), lines that may open an HTML block,
-    possible setext underlines after a line of text, heading lines holding a ``|`` (a table header?), and
+    or headings indented 1-3 spaces (they may belong to a list item), a heading, fence or underline within the
+    furthest reach of an HTML block a ``<`` line may open (`_html_block_end`), possible setext underlines after
+    a line of text, heading lines holding a ``|`` (a table header?), and
     characters that markdown-it and `str.splitlines` split lines at differently. The heading text comes from
     the same trimming markdown-it does and the same `inline_text`, so the result equals `parsed_headings`.
     """
@@ -332,6 +338,7 @@ def scan_headings(body: str) -> list[Heading] | None:
         return None
     headings: list[Heading] = []
     fence = ""  # the open column-0 fence's marker, "" outside code
+    html_end = -1  # the furthest an HTML block (or paragraph) that a "<" line may open can reach
     line = 0
     counted = 0  # offset up to which newlines have been counted into ``line``
     for match in _SCAN_RE.finditer(body):
@@ -349,7 +356,16 @@ def scan_headings(body: str) -> list[Heading] | None:
             ):
                 fence = ""
             continue
-        if kind in {"indented", "html"}:
+        if kind == "html":
+            # Each "<" line may open a block of its own (even one inside another's reach may, if that one
+            # never opened): the scan follows the furthest any of them can reach.
+            html_end = max(html_end, _html_block_end(body, start))
+            continue
+        if start < html_end:
+            return (
+                None  # a heading, fence or underline that an HTML block may hold: not followed here
+            )
+        if kind == "indented":
             return None
         if kind == "underline":
             previous = body.rfind("\n", 0, max(0, start - 1))
@@ -375,6 +391,37 @@ def scan_headings(body: str) -> list[Heading] | None:
             end = hashes
         headings.append((line, line + 1, level, inline_text(rest[:end].strip(_MD_TRIM))))
     return headings
+
+
+def _html_block_end(body: str, start: int) -> int:
+    """The latest a block opened by the line at ``start`` (beginning ``<``) can end, by CommonMark's end
+    conditions: the line holding ``</pre>`` (``script``, ``style``, ``textarea``), ``-->``, ``?>``, ``]]>`` or
+    ``>`` for those kinds, else the next blank line. An HTML block, or the paragraph such a line sits in, never
+    reaches further; a line that would be a heading or fence before then makes the scan give up."""
+    line_end = body.find("\n", start)
+    line_end = len(body) if line_end < 0 else line_end
+    opening = body[start:line_end].lstrip(" ")
+    marker_at = -1
+    if _RAW_HTML_RE.match(body, start, line_end):
+        found = _RAW_HTML_END_RE.search(body, start)
+        marker_at = found.start() if found else len(body)
+    elif opening.startswith("<!--"):
+        marker_at = body.find(
+            "-->", start
+        )  # markdown-it looks at the whole line: "<!-->" closes itself
+    elif opening.startswith("<![CDATA["):
+        marker_at = body.find("]]>", start)
+    elif opening.startswith("<?"):
+        marker_at = body.find("?>", start)
+    elif opening.startswith("<!") and opening[2:3].isascii() and opening[2:3].isalpha():
+        marker_at = body.find(">", start)
+    else:
+        blank = _BLANK_LINE_RE.search(body, line_end)
+        return blank.start() + 1 if blank else len(body)
+    if marker_at < 0:
+        return len(body)
+    end = body.find("\n", marker_at)
+    return len(body) if end < 0 else end
 
 
 def title_heading(headings: Sequence[Heading]) -> Heading | None:
