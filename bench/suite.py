@@ -179,6 +179,32 @@ class Suite:
         self.add(fig)
         return fig
 
+    def memory(
+        self,
+        name: str,
+        samples: list[float],
+        limit: float,
+        note: str,
+        anchor_rss: float | None = None,
+    ) -> Figure:
+        """A figure for peak memory in bytes, with its ratio to the floor's and a verdict against ``limit``."""
+        value = median(samples)
+        ratio = value / self.floor_rss
+        fig = Figure(
+            "start",
+            name,
+            value,
+            "bytes",
+            samples,
+            ratio,
+            value / anchor_rss if anchor_rss else None,
+            f"<= {limit:g} x floor",
+            ratio <= limit,
+            note=note,
+        )
+        self.add(fig)
+        return fig
+
     # -- whole processes -------------------------------------------------------------------------
 
     def processes(self, docs: corpus.Corpus) -> None:
@@ -382,21 +408,7 @@ class Suite:
                 2.5,
             ),
         ):
-            value = median(samples)
-            ratio = value / self.floor_rss
-            self.add(
-                Figure(
-                    "start",
-                    label,
-                    value,
-                    "bytes",
-                    samples,
-                    ratio,
-                    target=f"<= {limit:g} x floor",
-                    met=ratio <= limit,
-                    note=note,
-                )
-            )
+            self.memory(label, samples, limit, note)
         visits = results[f"kreader {big} visit all"]
         self.timing(
             "start",
@@ -440,23 +452,7 @@ class Suite:
                 1.5,
             ),
         ):
-            value = median(samples)
-            ratio = value / self.floor_rss
-            anchor_rss = self.anchor_rss.get(big)
-            self.add(
-                Figure(
-                    "start",
-                    label,
-                    value,
-                    "bytes",
-                    samples,
-                    ratio,
-                    value / anchor_rss if anchor_rss else None,
-                    f"<= {limit:g} x floor",
-                    ratio <= limit,
-                    note=note,
-                )
-            )
+            self.memory(label, samples, limit, note, self.anchor_rss.get(big))
         settled = results[f"kreader {big} settled"]
         self.timing(
             "start",

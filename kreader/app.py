@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -41,6 +41,14 @@ __all__ = ["IndexReady", "KReaderApp", "StartAt"]
 INDEX_DELAY = 0.01
 """Seconds after the first frame before the search index is opened (and, for what changed, built):
 opening the cache takes milliseconds, and its thread starts only once the first frame is drawn."""
+
+
+class ReaderOptions(TypedDict, total=False):
+    """What tells the reader screen of the kiosk from the reader's (see `KReaderApp.reader_options`)."""
+
+    reading_width: int | None
+    kiosk: bool
+    featured: str
 
 
 class KReaderApp(App[None]):
@@ -149,16 +157,20 @@ class KReaderApp(App[None]):
         return self._reader
 
     def make_reader(self) -> ReaderScreen:
-        """The reader screen this app shows (the kiosk opens it in kiosk mode)."""
+        """The reader screen this app shows (the kiosk opens it in kiosk mode: `reader_options`)."""
         return ReaderScreen(
             self.shown_library,
             self.store,
             self.layouts,
             lambda: self.palette,
             start=self.start,
-            reading_width=self.settings.width,
             glyphs=self.glyphs,
+            **self.reader_options(),
         )
+
+    def reader_options(self) -> ReaderOptions:
+        """What this kind of app gives its reader screen beyond the library, store and layouts."""
+        return {"reading_width": self.settings.width}
 
     @property
     def shown_library(self) -> Library:

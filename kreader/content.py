@@ -567,7 +567,8 @@ def split_sections(body: str, body_line: int = 1) -> tuple[Section, ...]:
             level=level,
             aliases=tuple(aliases),
         )
-        if len(section.source) > MAX_PART_CHARS or len(subs) > MAX_PART_SUBSECTIONS:
+        size = stop + 1 - begin if shared else len(section.raw)  # not len(section.source): no copy
+        if size > MAX_PART_CHARS or len(subs) > MAX_PART_SUBSECTIONS:
             sections += _cut_into_parts(section, body_line + body_start + lead, taken)
         else:
             sections.append(section)

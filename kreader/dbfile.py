@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 WAL_TRIES = 100
 """Attempts at turning WAL on, 20 ms apart: two kreaders creating the same file both want it for a moment."""
@@ -26,3 +28,17 @@ def use_wal(db: sqlite3.Connection) -> None:
                 raise
             time.sleep(0.02)
     db.execute("PRAGMA synchronous = NORMAL")
+
+
+@contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction: ``BEGIN IMMEDIATE`` (the write lock at once, so another kreader's update waits its
+    turn instead of failing half-way), ``COMMIT`` at the end, ``ROLLBACK`` on any exception."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise

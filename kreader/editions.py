@@ -29,6 +29,7 @@ from kreader.content import (
     gc_paused,
     read_article,
     split_sections,
+    unique_id,
 )
 from kreader.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, translations
 
@@ -108,14 +109,6 @@ def shared_ids(
             wholes[-1][1].extend(sub.id for sub in section.subsections)
     taken = {id_ for section_id, subs in wholes for id_ in (section_id, *subs)}
 
-    def own(id_: str) -> str:
-        candidate, n = id_, 0
-        while candidate in taken:
-            n += 1
-            candidate = f"{id_}-{n}"
-        taken.add(candidate)
-        return candidate
-
     result: list[Section] = []
     whole = -1
     sub_index = 0
@@ -127,9 +120,11 @@ def shared_ids(
         subs: list[Subsection] = []
         for sub in section.subsections:
             shared = match[1][sub_index] if match and sub_index < len(match[1]) else None
-            subs.append(Subsection(shared or own(sub.id), sub.title, sub.line))
+            subs.append(Subsection(shared or unique_id(sub.id, taken), sub.title, sub.line))
             sub_index += 1
-        section_id = match[0] if match is not None and section.part <= 1 else own(section.id)
+        section_id = (
+            match[0] if match is not None and section.part <= 1 else unique_id(section.id, taken)
+        )
         title = section.title
         if whole == 0 and section.part <= 1 and title == OPENING_TITLE:
             title = opening_title  # the section content.py names, not a heading of the edition

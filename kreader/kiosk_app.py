@@ -24,7 +24,7 @@ from textual.binding import BindingType
 from textual.screen import ModalScreen, Screen
 
 from kreader import __version__
-from kreader.app import KReaderApp
+from kreader.app import KReaderApp, ReaderOptions
 from kreader.contact import featured_article
 from kreader.content import (
     Contact,
@@ -42,7 +42,7 @@ from kreader.kiosk import KioskPolicy, is_key_allowed, is_staff_chord
 from kreader.messages import LibraryChanged, StartOver
 from kreader.safetext import clean
 from kreader.screens.pin import PinScreen
-from kreader.screens.reader import SEARCH_KEYS, ReaderScreen, StartAt
+from kreader.screens.reader import SEARCH_KEYS, StartAt
 from kreader.screens.staff import StaffChoice, StaffMenu
 from kreader.screens.unavailable import UnavailableScreen
 from kreader.settings import Settings
@@ -139,17 +139,8 @@ class KioskApp(KReaderApp, inherit_bindings=False):
 
     # -- start-up --------------------------------------------------------------------------------------------
 
-    def make_reader(self) -> ReaderScreen:
-        return ReaderScreen(
-            self.shown_library,
-            self.store,
-            self.layouts,
-            lambda: self.palette,
-            start=self.start,
-            kiosk=True,
-            featured=self.featured,
-            glyphs=self.glyphs,
-        )
+    def reader_options(self) -> ReaderOptions:
+        return {"kiosk": True, "featured": self.featured}
 
     def get_default_screen(self) -> Screen[None]:
         if not self.library.articles:

@@ -63,15 +63,14 @@ _INLINE_SYNTAX_RE = re.compile(r"[\\`*_\[\]!<>&~\n\r\x00^]")
 """Characters that can make inline Markdown differ from its plain text (escapes, code, emphasis, links, images,
 HTML, entities, strikethrough, line breaks, footnotes): without any, the text is its own plain text."""
 _QUICK_DECLINE_RE = re.compile(
-    r"[\n\r\x00]|!\[|\[\^|\^\[|~~|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});"
+    r"[\n\r\x00\ue000-\ue07f]|!\[|\[\^|\^\[|~~|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});"
 )
-"""What the quick path leaves to markdown-it: entities, images, strikethrough, line breaks, footnotes (and, see
-`_may_be_html`, HTML and autolinks; and escapes next to code spans). A lone ``~``, ``&`` or ``>`` is text to
-markdown-it too."""
+"""What the quick path leaves to markdown-it: entities, images, strikethrough, line breaks, footnotes, and the
+characters the stand-ins for escapes use (see `_MASKS`; and, see `_may_be_html`, HTML and autolinks). A lone
+``~``, ``&`` or ``>`` is text to markdown-it too."""
 _ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
 """A backslash escape: a backslash before ASCII punctuation, which then stands for itself."""
 _MASKS = "".join(chr(0xE000 + n) for n in range(128))
-_STAND_IN_RE = re.compile("[\ue000-\ue07f]")
 """Stand-ins (private use) for escaped characters while the quick path reads a fragment: each is the
 punctuation it replaces to the flanking rules, and markup to nothing."""
 
@@ -286,12 +285,14 @@ def _quick_text(text: str) -> str | None:
     ``*``/``_`` emphasis by the flanking rules, with each link's text a level of its own. It declines runs that
     can both open and close and emphasis that crosses, where the CommonMark rules get subtle.
     """
-    if _STAND_IN_RE.search(text):
-        return None  # a character the stand-ins use is already there: markdown-it decides
+    if _QUICK_DECLINE_RE.search(
+        text
+    ):  # on the text as written: an escaped "\\&amp;" is declined too
+        return None
     masked = "\\" in text
     if masked:
         text = _mask_escapes(text)
-    if _QUICK_DECLINE_RE.search(text) or ("<" in text and _may_be_html(text)):
+    if "<" in text and _may_be_html(text):
         return None
     shown = _quick_shown(text)
     return _unmask(shown) if masked and shown is not None else shown

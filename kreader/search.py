@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from kreader.dbfile import use_wal
+from kreader.dbfile import immediate, use_wal
 from kreader.safetext import valid_text
 
 if TYPE_CHECKING:  # not imported at run time: `kreader search` answers from the cache without them
@@ -374,9 +374,10 @@ def section_chunks(section: Section) -> list[Chunk]:
     headings, lists, quotes, tables and emphasis go.
     """
     _compile_patterns()
-    lines = section.source.split("\n")
+    source = section.source  # a copy cut out of the article's text: once
+    lines = source.split("\n")
     references = None
-    if "]:" in section.source:
+    if "]:" in source:
         from kreader.mdtext import references_of
 
         references = references_of(line for line in lines if _REFERENCE_RE.match(line)) or None
@@ -1069,39 +1070,31 @@ class SearchIndex:
         ``given`` that another process had indexed)."""
         db = self._db
         names = {f.name for f in files}
-        with self._lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                current = {
-                    name: (article_id, hash_, position, size, mtime)
-                    for name, article_id, hash_, position, size, mtime in db.execute(
-                        "SELECT name, article_id, hash, position, size, mtime_ns FROM files"
-                    )
-                }
-                gone = [name for name in current if name not in names] if drop_missing else []
-                for name in gone:
-                    self._drop(name)
-                redone = helped = 0
-                for file in files:
-                    known = current.get(file.name)
-                    if known is not None and known[:2] == (file.article.id, file.hash):
-                        helped += file.name in given
-                        if known[2:] != (file.position, file.size, file.mtime_ns):
-                            db.execute(
-                                "UPDATE files SET position = ?, size = ?, mtime_ns = ?"
-                                " WHERE name = ?",
-                                (file.position, file.size, file.mtime_ns, file.name),
-                            )
-                        continue
-                    redone += 1
-                    if known is not None:
-                        self._drop(file.name)
-                    self._insert(file, rows[file.name] if file.name in rows else _rows_of(file))
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+        with self._lock, immediate(db):
+            current = {
+                name: (article_id, hash_, position, size, mtime)
+                for name, article_id, hash_, position, size, mtime in db.execute(
+                    "SELECT name, article_id, hash, position, size, mtime_ns FROM files"
+                )
+            }
+            gone = [name for name in current if name not in names] if drop_missing else []
+            for name in gone:
+                self._drop(name)
+            redone = helped = 0
+            for file in files:
+                known = current.get(file.name)
+                if known is not None and known[:2] == (file.article.id, file.hash):
+                    helped += file.name in given
+                    if known[2:] != (file.position, file.size, file.mtime_ns):
+                        db.execute(
+                            "UPDATE files SET position = ?, size = ?, mtime_ns = ? WHERE name = ?",
+                            (file.position, file.size, file.mtime_ns, file.name),
+                        )
+                    continue
+                redone += 1
+                if known is not None:
+                    self._drop(file.name)
+                self._insert(file, rows[file.name] if file.name in rows else _rows_of(file))
         return redone, len(gone), helped
 
     @classmethod
@@ -1458,8 +1451,7 @@ def _connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Conn
         else:
             db.execute("PRAGMA synchronous = NORMAL")
         if version != SCHEMA_VERSION:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 version = int(db.execute("PRAGMA user_version").fetchone()[0])  # it may have moved
                 if version > SCHEMA_VERSION:
                     raise IndexUnavailable(f"made by a newer kreader (version {version})")
@@ -1473,11 +1465,6 @@ def _connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Conn
                         if statement.strip():
                             db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
         # A file of the right version but the wrong shape fails here, not at the first query.
         try:
             db.execute(

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kreader.dbfile import use_wal
+from kreader.dbfile import immediate, use_wal
 from kreader.safetext import clean, valid_text
 
 DB_NAME = "bookmarks.sqlite3"
@@ -522,19 +522,13 @@ def _prepare(db: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     use_wal(db)
     # Also proves the file writable: BEGIN IMMEDIATE fails at once on a read-only one.
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db):
         version = int(db.execute("PRAGMA user_version").fetchone()[0])  # it may have moved on
         if version > len(migrations):
             raise _Newer(version)
         for target in range(version + 1, len(migrations) + 1):
             migrations[target - 1](db)
             db.execute(f"PRAGMA user_version = {target}")
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
 
 
 def _memory_copy(source: sqlite3.Connection) -> sqlite3.Connection:
@@ -716,15 +710,8 @@ class Store:
         db = self._db
         if not write:
             return operation(db)
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            result = operation(db)
-            db.execute("COMMIT")
-            return result
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+        with immediate(db):
+            return operation(db)
 
     def _read(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
         return self._run(operation, write=False)
